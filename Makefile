@@ -1,0 +1,39 @@
+# Two commands do all the set-up on a fresh machine:  `make run`  and  `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+PORT    ?= 8501
+DB      ?= data/tags.duckdb
+
+# Debian packages: tests need ffmpeg (formats beyond libsndfile's) and Chromium (end-to-end);
+# building the training corpus needs the renderers and soundfonts.
+APT_TEST   := ffmpeg chromium chromium-driver
+APT_CORPUS := fluidsynth fluid-soundfont-gm timgm6mb-soundfont espeak-ng sox sonic-pi-samples
+
+.PHONY: run test test-slow lint corpus model bench clean
+
+$(BIN)/.installed: requirements.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+run: $(BIN)/.installed
+	TAGGER_DB=$(DB) $(BIN)/streamlit run app/main.py --server.port $(PORT) --server.headless true
+
+test: $(BIN)/.installed-dev
+	scripts/apt-install.sh $(APT_TEST) $(APT_CORPUS)
+	$(BIN)/python -m pytest
+
+test-slow: $(BIN)/.installed-dev
+	scripts/apt-install.sh $(APT_TEST) $(APT_CORPUS)
+	$(BIN)/python -m pytest -m slow
+
+lint: $(BIN)/.installed-dev
+	$(BIN)/ruff check core app pages tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-output

@@ -1,0 +1,120 @@
+"""The COALA HDF5 dataset format: group `dataset` with `id` (N,1) int32, `data` (N,96,96) float32
+and `label` (N,1000) int16. Read in memory or streamed in chunks; written incrementally."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+GROUP = "dataset"
+PATCH_SHAPE = (96, 96)
+IN_MEMORY_LIMIT_BYTES = 4 * 2**30  # larger files are streamed chunk by chunk
+CHUNK_ROWS = 256
+
+
+class DatasetFormatError(Exception):
+    pass
+
+
+@dataclass
+class CoalaArrays:
+    ids: np.ndarray  # (N,) int64 Freesound (or corpus) ids
+    data: np.ndarray  # (N, 96, 96) float32 scaled patches
+    labels: np.ndarray  # (N, n_tags) int16 multi-hot
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def subset(self, idx: np.ndarray) -> CoalaArrays:
+        return CoalaArrays(self.ids[idx], self.data[idx], self.labels[idx])
+
+
+def _check_layout(f: h5py.File, path: Path) -> h5py.Group:
+    if GROUP not in f:
+        raise DatasetFormatError(f"{path}: no '{GROUP}' group (not a COALA HDF5 file)")
+    g = f[GROUP]
+    missing = {"id", "data", "label"} - set(g.keys())
+    if missing:
+        raise DatasetFormatError(f"{path}: group '{GROUP}' lacks {sorted(missing)}")
+    n = g["id"].shape[0]
+    if g["data"].shape[1:] != PATCH_SHAPE or g["data"].shape[0] != n or g["label"].shape[0] != n:
+        raise DatasetFormatError(f"{path}: inconsistent shapes id {g['id'].shape}, "
+                                 f"data {g['data'].shape}, label {g['label'].shape}")
+    return g
+
+
+def dataset_size(path: str | Path) -> int:
+    with h5py.File(path, "r") as f:
+        return _check_layout(f, Path(path))["id"].shape[0]
+
+
+def read_coala(path: str | Path, rows: slice | np.ndarray | None = None) -> CoalaArrays:
+    """Read the whole file (or the given rows, sorted) into memory."""
+    path = Path(path)
+    with h5py.File(path, "r") as f:
+        g = _check_layout(f, path)
+        sel = slice(None) if rows is None else rows
+        ids = np.asarray(g["id"][sel]).reshape(-1).astype(np.int64)
+        return CoalaArrays(ids, np.asarray(g["data"][sel], np.float32),
+                           np.asarray(g["label"][sel], np.int16))
+
+
+def iter_chunks(path: str | Path, chunk_rows: int = 4096):
+    """Stream a file of any size as CoalaArrays chunks of contiguous rows."""
+    n = dataset_size(path)
+    for start in range(0, n, chunk_rows):
+        yield read_coala(path, slice(start, min(n, start + chunk_rows)))
+
+
+def fits_in_memory(path: str | Path) -> bool:
+    n = dataset_size(path)
+    return n * (96 * 96 * 4 + 1000 * 2) < IN_MEMORY_LIMIT_BYTES
+
+
+class CoalaWriter:
+    """Append rows to a new COALA HDF5 file; `with CoalaWriter(path) as w: w.append(...)`."""
+
+    def __init__(self, path: str | Path, n_tags: int = 1000):
+        self.path = Path(path)
+        self.n_tags = n_tags
+        self._file: h5py.File | None = None
+
+    def __enter__(self) -> CoalaWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = h5py.File(self.path, "w")
+        g = self._file.create_group(GROUP)
+        g.create_dataset("id", (0, 1), maxshape=(None, 1), dtype=np.int32, chunks=(CHUNK_ROWS, 1))
+        g.create_dataset("data", (0, *PATCH_SHAPE), maxshape=(None, *PATCH_SHAPE),
+                         dtype=np.float32, chunks=(CHUNK_ROWS // 8, *PATCH_SHAPE))
+        g.create_dataset("label", (0, self.n_tags), maxshape=(None, self.n_tags), dtype=np.int16,
+                         chunks=(CHUNK_ROWS, self.n_tags))
+        return self
+
+    def append(self, ids: np.ndarray, data: np.ndarray, labels: np.ndarray) -> None:
+        g = self._file[GROUP]
+        n, k = g["id"].shape[0], len(ids)
+        for key, values in (("id", np.asarray(ids, np.int32).reshape(-1, 1)),
+                            ("data", np.asarray(data, np.float32)),
+                            ("label", np.asarray(labels, np.int16))):
+            g[key].resize(n + k, axis=0)
+            g[key][n:n + k] = values
+
+    def __exit__(self, *exc) -> None:
+        self._file.close()
+
+
+def write_coala(path: str | Path, arrays: CoalaArrays) -> None:
+    with CoalaWriter(path, arrays.labels.shape[1]) as w:
+        w.append(arrays.ids, arrays.data, arrays.labels)
+
+
+def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded train/validation split without replacement: (train_idx, val_idx), each sorted."""
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    perm = np.random.default_rng(seed).permutation(n)
+    n_val = max(1, int(round(n * val_fraction)))
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])

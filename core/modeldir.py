@@ -1,0 +1,120 @@
+"""A model directory carries everything needed to use a model, and nothing is unpickled:
+
+    weights.safetensors   state dict
+    config.json           name, version, preset, dims, feature constants
+    vocabulary.json       id2token of the outputs
+    scaler.json           the feature scaler
+    metrics.json          evaluation figures (optional)
+    MODEL_CARD.md         what it is, how it was trained, what it does not know
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from core.features import FEATURE_CONSTANTS, Scaler, default_scaler
+from core.model import ModelDims, TaggerCNN
+from core.vocabulary import load_vocabulary
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL_DIR = PROJECT_ROOT / "models" / "default"
+WEIGHTS, CONFIG, VOCAB, SCALER, METRICS, CARD = (
+    "weights.safetensors", "config.json", "vocabulary.json", "scaler.json", "metrics.json",
+    "MODEL_CARD.md")
+
+
+class ModelNotFoundError(Exception):
+    """No trained model at the given path."""
+
+
+@dataclass
+class ModelInfo:
+    name: str  # short name, e.g. "compact-rendered"
+    version: str  # e.g. a date or a run id
+    preset: str  # "course", "compact" or "custom"
+    dims: ModelDims
+    features: dict = field(default_factory=lambda: dict(FEATURE_CONSTANTS))
+    trained_on: str = ""  # one line on the training data
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+@dataclass
+class LoadedModel:
+    model: TaggerCNN
+    info: ModelInfo
+    vocabulary: tuple[str, ...]
+    scaler: Scaler
+    metrics: dict
+    card: str
+    path: Path
+
+
+def default_model_dir() -> Path:
+    return Path(os.environ.get("TAGGER_MODEL", DEFAULT_MODEL_DIR))
+
+
+def save_model_dir(out: str | Path, model: TaggerCNN, info: ModelInfo, *, card: str,
+                   metrics: dict | None = None, vocabulary: tuple[str, ...] | None = None,
+                   scaler: Scaler | None = None) -> Path:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(out / WEIGHTS))
+    config = {"name": info.name, "version": info.version, "preset": info.preset,
+              "dims": info.dims.to_dict(), "features": info.features, "trained_on": info.trained_on}
+    _write_json(out / CONFIG, config)
+    vocabulary = vocabulary or load_vocabulary()
+    _write_json(out / VOCAB, {str(i): t for i, t in enumerate(vocabulary)})
+    _write_json(out / SCALER, (scaler or default_scaler()).to_dict())
+    if metrics is not None:
+        _write_json(out / METRICS, metrics)
+    (out / CARD).write_text(card)
+    return out
+
+
+def load_model_dir(path: str | Path | None = None, device: str | torch.device = "cpu") -> LoadedModel:
+    path = Path(path) if path else default_model_dir()
+    if not (path / WEIGHTS).is_file() or not (path / CONFIG).is_file():
+        raise ModelNotFoundError(
+            f"No trained model at {path} (expected {WEIGHTS} and {CONFIG}). "
+            "Train one with `python -m core train` and `python -m core export-model`, "
+            "or point --model / TAGGER_MODEL at a model directory.")
+    config = json.loads((path / CONFIG).read_text())
+    info = ModelInfo(config["name"], config["version"], config["preset"],
+                     ModelDims.from_dict(config["dims"]), config.get("features", {}),
+                     config.get("trained_on", ""))
+    _check_features(info.features, path)
+    model = TaggerCNN(info.dims)
+    model.load_state_dict(load_file(str(path / WEIGHTS), device="cpu"))
+    model.to(device).eval()
+    vocabulary = load_vocabulary(path / VOCAB)
+    scaler = Scaler.from_json(path / SCALER)
+    metrics = json.loads((path / METRICS).read_text()) if (path / METRICS).is_file() else {}
+    card = (path / CARD).read_text() if (path / CARD).is_file() else ""
+    return LoadedModel(model, info, vocabulary, scaler, metrics, card, path)
+
+
+def write_metrics(path: str | Path, metrics: dict) -> None:
+    _write_json(Path(path) / METRICS, metrics)
+
+
+def _check_features(features: dict, path: Path) -> None:
+    differing = {k: (v, FEATURE_CONSTANTS[k]) for k, v in features.items()
+                 if k in FEATURE_CONSTANTS and FEATURE_CONSTANTS[k] != v}
+    if differing:
+        raise ValueError(f"Model at {path} was trained with other feature settings: {differing}")
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2))
+    tmp.replace(path)

@@ -1,0 +1,116 @@
+"""Tagger: a model directory in, ranked tags out, for paths, arrays or batches."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.audio import AudioError, DecodedAudio, load_audio, to_mono_22k
+from core.features import extract_patches
+from core.modeldir import LoadedModel, load_model_dir
+
+BATCH_SIZE = 32
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' picks CUDA when present, else CPU; 'cuda' without a GPU is a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for, but no CUDA device is available")
+    return torch.device(name)
+
+
+@dataclass
+class TagResult:
+    path: str | None
+    tags: list[tuple[str, float]] = field(default_factory=list)  # ranked, highest first
+    scores: np.ndarray | None = None  # (n_tags,) sigmoid scores
+    patch_start: int = 0  # first frame of the analysed patch
+    duration_s: float = 0.0  # of the whole input
+    analysed_s: float = 0.0  # of the audio that was analysed
+    truncated: bool = False  # only the first part of a long file was analysed
+    error: str | None = None
+    audio: DecodedAudio | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self, model: str) -> dict:
+        if self.error:
+            return {"path": self.path, "error": self.error}
+        out = {"path": self.path,
+               "tags": [{"tag": t, "score": round(s, 6)} for t, s in self.tags],
+               "model": model}
+        if self.truncated:
+            out["analysed_seconds"] = round(self.analysed_s, 3)
+        return out
+
+
+class Tagger:
+    def __init__(self, model_dir: str | Path | None = None, device: str = "auto"):
+        self.device = resolve_device(device)
+        self.loaded: LoadedModel = load_model_dir(model_dir, self.device)
+        self.vocabulary = self.loaded.vocabulary
+
+    @property
+    def model_label(self) -> str:
+        return self.loaded.info.label
+
+    @torch.inference_mode()
+    def score_clips(self, clips: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
+        """Mono 22 kHz clips -> (batch, n_tags) scores and each clip's patch start."""
+        feats = extract_patches(clips, self.device, self.loaded.scaler)
+        logits = self.loaded.model(feats.patches)  # (batch, n_tags)
+        return torch.sigmoid(logits).float().cpu().numpy(), feats.starts
+
+    def rank(self, scores: np.ndarray, top_k: int | None = 10) -> list[tuple[str, float]]:
+        order = np.argsort(-scores, kind="stable")[: top_k or len(scores)]
+        return [(self.vocabulary[i], float(scores[i])) for i in order]
+
+    def tag_array(self, samples: np.ndarray, rate: int, top_k: int | None = 10) -> TagResult:
+        clip = to_mono_22k(samples, rate)
+        decoded = DecodedAudio(clip, rate, 1 if samples.ndim == 1 else samples.shape[1],
+                               len(samples) / rate, False)
+        return self._results([(None, decoded)], top_k)[0]
+
+    def tag_file(self, path: str | Path, top_k: int | None = 10) -> TagResult:
+        return next(self.tag_files([path], top_k))
+
+    def tag_files(self, paths: Iterable[str | Path], top_k: int | None = 10,
+                  workers: int | None = None) -> Iterator[TagResult]:
+        """Decode in parallel threads, run the model in batches; yields results in input order."""
+        workers = workers or min(8, os.cpu_count() or 1)
+        with ThreadPoolExecutor(workers) as pool:
+            decoded = pool.map(_decode, [str(p) for p in paths])
+            batch: list[tuple[str, DecodedAudio | str]] = []
+            for item in decoded:
+                batch.append(item)
+                if len(batch) == BATCH_SIZE:
+                    yield from self._results(batch, top_k)
+                    batch = []
+            if batch:
+                yield from self._results(batch, top_k)
+
+    def _results(self, batch: list[tuple[str | None, DecodedAudio | str]], top_k) -> list[TagResult]:
+        good = [(i, a) for i, (_, a) in enumerate(batch) if isinstance(a, DecodedAudio)]
+        scores, starts = (self.score_clips([a.samples for _, a in good]) if good else ([], []))
+        results = [TagResult(p, error=a) if isinstance(a, str) else None for p, a in batch]
+        for (i, audio), s, start in zip(good, scores, starts, strict=True):
+            results[i] = TagResult(batch[i][0], self.rank(s, top_k), s, start, audio.duration_s,
+                                   audio.analysed_s, audio.truncated, audio=audio)
+        return results
+
+
+def _decode(path: str) -> tuple[str, DecodedAudio | str]:
+    try:
+        return path, load_audio(path)
+    except AudioError as e:
+        return path, str(e)
