@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-SUBTYPES = {".wav": "PCM_16", ".flac": "PCM_16", ".ogg": "VORBIS", ".opus": "OPUS", ".mp3": "MPEG_LAYER_III"}
+# extension -> (libsndfile container, subtype)
+FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
+           ".opus": ("OGG", "OPUS"), ".mp3": ("MP3", "MPEG_LAYER_III")}
 
 
 def tone(seconds: float, rate: int = 44_100, freq: float = 440.0, channels: int = 1,
@@ -26,7 +28,8 @@ def write_audio(path: str | Path, data: np.ndarray, rate: int) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     ext = path.suffix.lower()
-    sf.write(str(path), data, rate, subtype=SUBTYPES[ext])
+    container, subtype = FORMATS[ext]
+    sf.write(str(path), data, rate, format=container, subtype=subtype)
     return path
 
 
