@@ -1,0 +1,28 @@
+"""`core` is the library: it never imports streamlit, and nothing downstream is imported by it."""
+
+import ast
+from pathlib import Path
+
+CORE = Path(__file__).resolve().parent.parent / "core"
+
+
+def imported_modules(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_core_never_imports_streamlit_or_the_app():
+    files = list(CORE.rglob("*.py"))
+    assert len(files) > 5
+    offenders = {str(f.relative_to(CORE)): imported_modules(f) & {"streamlit", "app", "pages"}
+                 for f in files}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_model_module_imports_only_torch():
+    assert imported_modules(CORE / "model.py") - {"__future__", "dataclasses", "torch"} == set()
