@@ -37,7 +37,7 @@ class EmptyAudioError(AudioError):
 
 @dataclass(frozen=True)
 class DecodedAudio:
-    samples: np.ndarray  # (n,) float32 mono at SAMPLE_RATE, finite, within [-1, 1]
+    samples: np.ndarray  # (n,) float32 mono at SAMPLE_RATE, finite
     source_rate: int  # sample rate of the file
     channels: int  # channel count of the file
     duration_s: float  # duration of the whole file
@@ -69,9 +69,10 @@ def to_mono_22k(data: np.ndarray, rate: int) -> np.ndarray:
     """(n,) or (n, channels) float array at `rate` -> (m,) float32 mono at SAMPLE_RATE."""
     data = np.asarray(data, dtype=np.float32)
     if data.ndim == 2:
-        data = data.mean(axis=1)  # (n,)
-    data = np.nan_to_num(data, nan=0.0, posinf=1.0, neginf=-1.0)
-    np.clip(data, -1.0, 1.0, out=data)
+        # A matrix-vector product: several times faster than mean(axis=1) on (n, 2) arrays.
+        data = data @ np.full(data.shape[1], 1.0 / data.shape[1], np.float32)  # (n,)
+    if not np.isfinite(data.sum()):  # one cheap pass; NaN/inf would poison the resampler
+        data = np.nan_to_num(data, nan=0.0, posinf=1.0, neginf=-1.0)
     if rate != SAMPLE_RATE and data.size:
         data = soxr.resample(data, rate, SAMPLE_RATE, quality="HQ")
     return np.ascontiguousarray(data, dtype=np.float32)

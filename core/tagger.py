@@ -82,7 +82,8 @@ class Tagger:
         return self._results([(None, decoded)], top_k)[0]
 
     def tag_file(self, path: str | Path, top_k: int | None = 10) -> TagResult:
-        return next(self.tag_files([path], top_k))
+        """One file, decoded in this thread (a thread pool costs more than it saves here)."""
+        return self._results([_decode(str(path))], top_k)[0]
 
     def tag_files(self, paths: Iterable[str | Path], top_k: int | None = 10,
                   workers: int | None = None) -> Iterator[TagResult]:
