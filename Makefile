@@ -15,6 +15,7 @@ APT_CORPUS := fluidsynth fluid-soundfont-gm timgm6mb-soundfont espeak-ng sox son
 $(BIN)/.installed: requirements.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .  # so `import core` works under `streamlit run`
 	touch $@
 
 $(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
