@@ -1,0 +1,191 @@
+"""Short-lived access to a DuckDB file shared by threads and processes.
+
+DuckDB lets one process at a time open a database file, and a process holding it open locks every
+other process out. So nothing here keeps a file open between operations:
+
+- One in-memory DuckDB instance per process (the "host") is created once; opening a new DuckDB
+  instance costs about 20 ms (it builds the function catalog), ATTACH of a file about 1 ms.
+- Each operation ATTACHes the file (the first of overlapping operations in this process does),
+  runs in its own cursor inside one transaction, and the last one to finish DETACHes it, which
+  checkpoints the write-ahead log and releases the file lock for other processes.
+- Writers in this process take a per-file lock, so they never conflict with each other.
+- When another process holds the file (or a transaction conflicts), the whole operation is rolled
+  back and retried with exponential backoff and jitter until a deadline, then StoreBusyError.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+
+T = TypeVar("T")
+
+
+class StoreError(Exception):
+    """Base class of the tag store's errors."""
+
+
+class StoreBusyError(StoreError):
+    """The database stayed locked by another process (or kept conflicting) past the deadline."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    deadline_s: float = 30.0  # give up (StoreBusyError) after this long
+    first_delay_s: float = 0.005  # first backoff sleep
+    max_delay_s: float = 0.25  # backoff never sleeps longer than this
+    factor: float = 2.0  # growth of the backoff per attempt
+
+    def delay(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(max, first * factor**attempt)]."""
+        cap = min(self.max_delay_s, self.first_delay_s * self.factor ** attempt)
+        return random.uniform(self.first_delay_s / 2, max(cap, self.first_delay_s))
+
+
+_host_lock = threading.Lock()
+_host: duckdb.DuckDBPyConnection | None = None
+
+
+def new_cursor() -> duckdb.DuckDBPyConnection:
+    """A new connection to this process's in-memory host instance (one per operation)."""
+    global _host
+    with _host_lock:
+        if _host is None:
+            _host = duckdb.connect(":memory:")
+        return _host.cursor()
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Lock held by another process, or a write-write conflict between transactions."""
+    if isinstance(error, duckdb.TransactionException):
+        return True
+    text = str(error)
+    return isinstance(error, duckdb.IOException) and "lock" in text.lower()
+
+
+class _Attachment:
+    """One database file attached to the host while at least one operation uses it."""
+
+    _counter = 0
+    _registry: dict[str, _Attachment] = {}
+    _registry_lock = threading.Lock()
+
+    def __init__(self, path: str):
+        _Attachment._counter += 1
+        self.path = path
+        self.alias = f"tagstore_{_Attachment._counter}"
+        self.users = 0
+        self.attached = False
+        self.lock = threading.Lock()  # guards users / attached / ATTACH / DETACH
+        self.write_lock = threading.Lock()  # one writer at a time in this process
+
+    @classmethod
+    def for_path(cls, path: str) -> _Attachment:
+        with cls._registry_lock:
+            if path not in cls._registry:
+                cls._registry[path] = cls(path)
+            return cls._registry[path]
+
+    def acquire(self) -> None:
+        with self.lock:
+            if not self.attached:
+                self._execute(f"ATTACH ? AS {self.alias}", [self.path])
+                self.attached = True
+            self.users += 1
+
+    def release(self) -> None:
+        """The last user detaches: DuckDB checkpoints and the file lock goes to other processes."""
+        with self.lock:
+            self.users -= 1
+            if self.users == 0:
+                self._execute(f"DETACH {self.alias}")
+                self.attached = False
+
+    @staticmethod
+    def _execute(sql: str, params: list | None = None) -> None:
+        cursor = new_cursor()
+        try:
+            cursor.execute(sql, params)
+        finally:
+            cursor.close()
+
+
+class Database:
+    """Runs functions of a cursor inside one transaction on a DuckDB file, with retries."""
+
+    def __init__(self, path: str | Path, policy: RetryPolicy | None = None):
+        self.path = str(Path(path).resolve())
+        self.policy = policy or RetryPolicy()
+        self._attachment = _Attachment.for_path(self.path)
+
+    def read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        return self._run(fn, write=False)
+
+    def write(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        return self._run(fn, write=True)
+
+    def _run(self, fn: Callable[[duckdb.DuckDBPyConnection], T], write: bool) -> T:
+        deadline = time.monotonic() + self.policy.deadline_s
+        attempt = 0
+        while True:
+            try:
+                with self._writer(deadline) if write else _nothing():
+                    return self._once(fn)
+            except duckdb.Error as e:
+                if not is_retryable(e):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StoreBusyError(
+                        f"{self.path} stayed busy for {self.policy.deadline_s:.0f} s "
+                        f"(another process holds it, or writes kept conflicting): {e}") from e
+            time.sleep(min(self.policy.delay(attempt), max(0.0, deadline - time.monotonic())))
+            attempt += 1
+
+    @contextmanager
+    def _writer(self, deadline: float):
+        if not self._attachment.write_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise StoreBusyError(f"{self.path}: other writers in this process kept it busy for "
+                                 f"{self.policy.deadline_s:.0f} s")
+        try:
+            yield
+        finally:
+            self._attachment.write_lock.release()
+
+    def _once(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        self._attachment.acquire()
+        try:
+            cursor = new_cursor()
+            try:
+                cursor.execute(f"USE {self._attachment.alias}")
+                cursor.execute("BEGIN TRANSACTION")
+                try:
+                    result = fn(cursor)
+                    cursor.execute("COMMIT")
+                except BaseException:
+                    _rollback(cursor)
+                    raise
+                return result
+            finally:
+                cursor.close()
+        finally:
+            self._attachment.release()
+
+
+def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:
+    try:
+        cursor.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # the transaction is already gone (a failed COMMIT rolls back by itself)
+
+
+@contextmanager
+def _nothing():
+    yield

@@ -1,0 +1,136 @@
+"""The tag store's schema, in one place, as explicit numbered migrations.
+
+Each migration is idempotent (IF NOT EXISTS, guarded back-fills) and runs in the same transaction
+as the row recording it in `schema_version`, so a file is always at one whole version. Opening a
+file made by an older version applies the missing migrations; data is never dropped. Opening a
+file from a newer version is refused rather than guessed at.
+
+History:
+  1  sounds, predictions, corrections (append-only), id sequences
+  2  Freesound metadata (description, created_at, original tags), the analysed patch
+     (patch_start, analysed_s), prediction time, and correction provenance (original text,
+     in_vocabulary)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+
+from core.store.connection import StoreError
+from core.vocabulary import load_vocabulary
+
+V1 = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER NOT NULL,
+    description VARCHAR NOT NULL,
+    applied_at TIMESTAMP NOT NULL
+);
+CREATE SEQUENCE IF NOT EXISTS sound_ids START 1;
+CREATE SEQUENCE IF NOT EXISTS correction_ids START 1;
+CREATE SEQUENCE IF NOT EXISTS correction_batches START 1;
+CREATE TABLE IF NOT EXISTS sounds (
+    id BIGINT PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    audio_path VARCHAR,
+    content_hash VARCHAR NOT NULL UNIQUE,
+    duration_s DOUBLE,
+    freesound_id BIGINT,
+    username VARCHAR,
+    license VARCHAR,
+    url VARCHAR,
+    added_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS predictions (
+    sound_id BIGINT NOT NULL,
+    model VARCHAR NOT NULL,
+    tag VARCHAR NOT NULL,
+    score DOUBLE NOT NULL,
+    rank INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS corrections (
+    id BIGINT PRIMARY KEY,
+    batch BIGINT NOT NULL,
+    sound_id BIGINT NOT NULL,
+    user_name VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    tag VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    undoes BIGINT
+);
+"""
+
+V2 = """
+ALTER TABLE sounds ADD COLUMN IF NOT EXISTS description VARCHAR;
+ALTER TABLE sounds ADD COLUMN IF NOT EXISTS created_at VARCHAR;
+ALTER TABLE sounds ADD COLUMN IF NOT EXISTS original_tags VARCHAR[];
+ALTER TABLE sounds ADD COLUMN IF NOT EXISTS patch_start INTEGER;
+ALTER TABLE sounds ADD COLUMN IF NOT EXISTS analysed_s DOUBLE;
+ALTER TABLE predictions ADD COLUMN IF NOT EXISTS predicted_at TIMESTAMP;
+ALTER TABLE corrections ADD COLUMN IF NOT EXISTS original VARCHAR;
+ALTER TABLE corrections ADD COLUMN IF NOT EXISTS in_vocabulary BOOLEAN;
+UPDATE sounds SET original_tags = [] WHERE original_tags IS NULL;
+UPDATE sounds SET patch_start = 0 WHERE patch_start IS NULL;
+UPDATE predictions SET predicted_at = TIMESTAMP '1970-01-01' WHERE predicted_at IS NULL;
+UPDATE corrections SET original = tag WHERE original IS NULL;
+"""
+
+
+def _v1(cur: duckdb.DuckDBPyConnection) -> None:
+    cur.execute(V1)
+
+
+def _v2(cur: duckdb.DuckDBPyConnection) -> None:
+    cur.execute(V2)
+    cur.execute("UPDATE corrections SET in_vocabulary = list_contains($vocab, tag) "
+                "WHERE in_vocabulary IS NULL", {"vocab": list(load_vocabulary())})
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int  # the schema version this migration brings the file to
+    description: str  # one line, stored in schema_version
+    apply: Callable[[duckdb.DuckDBPyConnection], None]  # idempotent: safe to run twice
+
+
+MIGRATIONS = (
+    Migration(1, "sounds, predictions, append-only corrections", _v1),
+    Migration(2, "Freesound metadata, analysed patch, prediction time, correction provenance", _v2),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+class SchemaVersionError(StoreError):
+    """The file was written by a newer version of this program."""
+
+
+def current_version(cur: duckdb.DuckDBPyConnection) -> int:
+    """0 for an empty file (no schema_version table yet)."""
+    exists = cur.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = "
+                         "current_database() AND table_name = 'schema_version'").fetchone()[0]
+    if not exists:
+        return 0
+    return cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+
+
+def migrate(cur: duckdb.DuckDBPyConnection) -> int:
+    """Bring the file (inside the caller's transaction) to SCHEMA_VERSION; returns the version."""
+    version = current_version(cur)
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(f"the tag store has schema version {version}; this program knows "
+                                 f"up to {SCHEMA_VERSION}: upgrade the program")
+    for m in MIGRATIONS:
+        if m.version > version:
+            m.apply(cur)
+            cur.execute("INSERT INTO schema_version VALUES ($v, $d, $at)",
+                        {"v": m.version, "d": m.description, "at": utc_now()})
+    return SCHEMA_VERSION
+
+
+def utc_now() -> datetime:
+    """Timestamps are stored as naive UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)

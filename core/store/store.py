@@ -1,0 +1,210 @@
+"""TagStore: sounds, the model's predictions and people's corrections in one DuckDB file."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from core.store import queries, writes
+from core.store.connection import Database, RetryPolicy
+from core.store.labels import labels_from_row
+from core.store.models import (
+    ACTIONS,
+    Correction,
+    LabelRequest,
+    LabelResult,
+    Sound,
+    SoundInfo,
+    SoundLabels,
+    SoundQuery,
+    SoundRow,
+)
+from core.store.schema import migrate, utc_now
+from core.store.vocabulary import normalize_tag, normalize_tags, suggest
+from core.store.writes import Prediction, SoundNotFoundError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+DEFAULT_DB = PROJECT_ROOT / "data" / "tags.duckdb"
+HASH_CHUNK = 1 << 20
+
+
+def default_db_path() -> Path:
+    """$TAGGER_DB when set, else data/tags.duckdb in the project folder."""
+    return Path(os.environ.get("TAGGER_DB") or DEFAULT_DB)
+
+
+def file_hash(path: str | Path) -> str:
+    """sha256 of a file's bytes: the content hash the store uses to recognise the same audio."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _row_params(**overrides) -> dict:
+    params = {"sound_id": None, "reviewed": None, "source": None, "tag": None, "since": None,
+              "threshold": 0.5, "sort": "oldest", "limit": None, "offset": 0}
+    params.update(overrides)
+    return params
+
+
+class TagStore:
+    """Every operation opens the file briefly (see connection.py); safe to share across threads."""
+
+    def __init__(self, path: str | Path | None = None, policy: RetryPolicy | None = None):
+        self.path = Path(path) if path else default_db_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = Database(self.path, policy)
+        self.schema_version = self._db.write(migrate)
+
+    # --- sounds -------------------------------------------------------------------------------
+    def add_sound(self, info: SoundInfo, predictions: Sequence[Prediction] = (),
+                  model: str = "unknown") -> tuple[int, bool]:
+        """Store a sound and its predictions in one transaction: (sound_id, is_new)."""
+        return self.add_sounds([(info, predictions, model)])[0]
+
+    def add_sounds(self, items: Sequence[tuple[SoundInfo, Sequence[Prediction], str]]
+                   ) -> list[tuple[int, bool]]:
+        """Many (info, predictions, model) at once, in one transaction."""
+        items = list(items)
+        return self._db.write(lambda cur: writes.add_sounds(cur, items, utc_now()))
+
+    def has_freesound_id(self, freesound_id: int) -> bool:
+        return self._db.read(lambda cur: cur.execute(
+            "SELECT count(*) > 0 FROM sounds WHERE freesound_id = $f",
+            {"f": int(freesound_id)}).fetchone()[0])
+
+    def get_sound(self, sound_id: int) -> Sound:
+        row = self._db.read(lambda cur: cur.execute(
+            queries.SELECT_SOUND, {"id": int(sound_id)}).fetchone())
+        if row is None:
+            raise SoundNotFoundError(f"no sound with id {sound_id} in {self.path}")
+        d = dict(zip(queries.SOUND_COLUMNS, row, strict=True))
+        d["original_tags"] = tuple(d["original_tags"] or ())
+        d["patch_start"] = d["patch_start"] or 0
+        return Sound(**d)
+
+    def find_sound(self, ref: int | str | Path) -> Sound | None:
+        """A store id (int or digits), the path of a file in the store, or a content hash."""
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
+            try:
+                return self.get_sound(int(ref))
+            except SoundNotFoundError:
+                return None
+        path = Path(ref)
+        resolved = str(path.resolve()) if path.exists() else str(ref)
+        digest = file_hash(path) if path.is_file() else str(ref)
+        row = self._db.read(lambda cur: cur.execute(
+            queries.SOUND_BY_PATH_OR_HASH, {"path": resolved, "hash": digest}).fetchone())
+        return self.get_sound(row[0]) if row else None
+
+    # --- corrections --------------------------------------------------------------------------
+    def label(self, sound_id: int, add: Sequence[str] = (), remove: Sequence[str] = (),
+              confirm: Sequence[str] = (), user: str = "anonymous",
+              threshold: float = 0.5) -> LabelResult:
+        """Record a person's changes (normalized tags) and return them with the labels after."""
+        request = LabelRequest(int(sound_id), tuple(add), tuple(remove), tuple(confirm), user)
+        batch, result = _prepare(request)
+
+        def work(cur):
+            writes.add_corrections(cur, [batch], utc_now())
+            return self._labels(cur, request.sound_id, threshold)
+
+        labels = self._db.write(work)
+        return LabelResult(**{**result.__dict__, "labels": labels})
+
+    def label_many(self, requests: Sequence[LabelRequest]) -> list[LabelResult]:
+        """Many sounds' changes in one transaction (labels are not re-read: `labels` is None)."""
+        prepared = [_prepare(r) for r in requests]
+        self._db.write(lambda cur: writes.add_corrections(cur, [b for b, _ in prepared],
+                                                          utc_now()))
+        return [r for _, r in prepared]
+
+    def undo(self, sound_id: int, user: str = "anonymous") -> bool:
+        """Take back `user`'s last correction of this sound (recorded as new 'undo' events)."""
+        self.get_sound(sound_id)
+        return self._db.write(lambda cur: writes.undo_last(cur, int(sound_id), user, utc_now()))
+
+    def history(self, sound_id: int) -> list[Correction]:
+        rows = self._db.read(lambda cur: cur.execute(
+            queries.HISTORY, {"sound_id": int(sound_id)}).fetchall())
+        return [Correction(id=r[0], batch=r[1], sound_id=r[2], user=r[3], at=r[4], action=r[5],
+                           tag=r[6], original=r[7], in_vocabulary=r[8], undone=bool(r[9]),
+                           undoes=r[10]) for r in rows]
+
+    # --- reading labels -----------------------------------------------------------------------
+    def labels(self, sound_id: int, threshold: float = 0.5) -> SoundLabels:
+        return self._db.read(lambda cur: self._labels(cur, int(sound_id), threshold))
+
+    def _labels(self, cur, sound_id: int, threshold: float) -> SoundLabels:
+        row = cur.execute(queries.LABEL_ROWS,
+                          _row_params(sound_id=sound_id, threshold=threshold)).fetchone()
+        if row is None:
+            raise SoundNotFoundError(f"no sound with id {sound_id} in {self.path}")
+        return labels_from_row(row, threshold)
+
+    def list_sounds(self, query: SoundQuery | None = None) -> list[SoundRow]:
+        """One page of sounds, filtered and sorted in SQL."""
+        query = query or SoundQuery()
+        rows = self._db.read(lambda cur: cur.execute(
+            queries.LABEL_ROWS, _query_params(query)).fetchall())
+        return [_sound_row(r, query.threshold) for r in rows]
+
+    def count_sounds(self, query: SoundQuery | None = None) -> int:
+        params = {**_query_params(query or SoundQuery()), "limit": None, "offset": 0}
+        return self._db.read(lambda cur: cur.execute(queries.COUNT_ROWS, params).fetchone()[0])
+
+    def label_rows(self, reviewed_only: bool = False, since=None,
+                   threshold: float = 0.5) -> list[SoundRow]:
+        """Every sound (or the reviewed ones, or those added/changed since), oldest first."""
+        params = _row_params(reviewed=True if reviewed_only else None, since=since,
+                             threshold=threshold)
+        rows = self._db.read(lambda cur: cur.execute(queries.LABEL_ROWS, params).fetchall())
+        return [_sound_row(r, threshold) for r in rows]
+
+    def stats(self) -> dict:
+        def work(cur):
+            return cur.execute(queries.STATS).fetchone(), cur.execute(
+                queries.SOUNDS_BY_SOURCE).fetchall()
+
+        (sounds, reviewed, corrections, undos, predictions), by_source = self._db.read(work)
+        return {"sounds": sounds, "reviewed": reviewed, "corrections": corrections,
+                "undos": undos, "predictions": predictions, "by_source": dict(by_source)}
+
+
+def _prepare(request: LabelRequest) -> tuple[tuple, LabelResult]:
+    """Normalize the typed tags: the batch to write and what the caller is told about it."""
+    lists = dict(zip(ACTIONS, (request.add, request.remove, request.confirm), strict=True))
+    for key, value in lists.items():
+        if isinstance(value, str):
+            raise TypeError(f"{key} takes a list of tags, not a string: {value!r}")
+    normalized = {action: normalize_tags(list(tags)) for action, tags in lists.items()}
+    clash = {n.tag for n in normalized["add"]} & {n.tag for n in normalized["remove"]}
+    clash.discard("")
+    if clash:
+        raise ValueError(f"tags both added and removed: {sorted(clash)}")
+    events = [(action, n.tag, n.original, n.in_vocabulary)
+              for action, tags in normalized.items() for n in tags if not n.empty]
+    oov = list(dict.fromkeys(tag for _, tag, _, in_vocab in events if not in_vocab))
+    result = LabelResult(
+        sound_id=request.sound_id, recorded=[(a, t) for a, t, _, _ in events],
+        out_of_vocabulary=oov,
+        ignored=[n.original for tags in normalized.values() for n in tags if n.empty],
+        suggestions={t: suggest(t, 5) for t in oov}, labels=None)
+    return (request.sound_id, request.user, events), result
+
+
+def _query_params(query: SoundQuery) -> dict:
+    tag = normalize_tag(query.tag).tag if query.tag else None
+    return _row_params(reviewed=query.reviewed, source=query.source, tag=tag or None,
+                       threshold=query.threshold, sort=query.sort, limit=query.limit,
+                       offset=query.offset)
+
+
+def _sound_row(row: tuple, threshold: float) -> SoundRow:
+    return SoundRow(id=row[0], source=row[1], name=row[2], freesound_id=row[3], username=row[4],
+                    duration_s=row[5], audio_path=row[6], added_at=row[7],
+                    labels=labels_from_row(row, threshold), uncertainty=row[15])
