@@ -1,16 +1,21 @@
-"""`python -m core tag PATH... [--top K] [--json]`: tag files and folders."""
+"""`python -m core tag PATH... [--top K] [--json] [--db FILE]`: tag files and folders."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import sys
+from pathlib import Path
 
 from tqdm import tqdm
 
 from core.audio import find_audio_files
 from core.commands.common import add_model_options, fail
 from core.modeldir import ModelNotFoundError
-from core.tagger import TagResult, Tagger
+from core.tagger import Tagger, TagResult
+
+STORE_TOP_K = 20  # predictions kept per sound in the tag store
 
 
 def register(sub) -> None:
@@ -19,6 +24,9 @@ def register(sub) -> None:
     p.add_argument("--top", type=int, default=10, metavar="K", help="tags per sound (default 10)")
     p.add_argument("--json", action="store_true", help="one JSON object per input on stdout")
     add_model_options(p)
+    p.add_argument("--db", default=None, metavar="FILE",
+                   help="also store each sound and its top predictions in this tag store "
+                        "(or in $TAGGER_DB when set); JSON lines then carry sound_id")
     p.set_defaults(run=run)
 
 
@@ -30,11 +38,21 @@ def run(args) -> int:
         tagger = Tagger(args.model, args.device)
     except ModelNotFoundError as e:
         return fail(str(e))
+    store = None
+    if args.db or os.environ.get("TAGGER_DB"):
+        from core.store import StoreError, TagStore  # duckdb only when storing is asked for
+        try:
+            store = TagStore(args.db)
+        except StoreError as e:
+            return fail(str(e))
     failed = 0
     progress = tqdm(total=len(paths), unit="file", disable=len(paths) < 2, file=sys.stderr)
-    for result in tagger.tag_files(paths, top_k=args.top):
+    top_k = max(args.top, STORE_TOP_K) if store else args.top
+    for result in tagger.tag_files(paths, top_k=top_k):
         failed += not result.ok
-        emit(result, tagger.model_label, args.json)
+        sound_id = store_result(store, result, tagger.model_label) if store and result.ok else None
+        emit(dataclasses.replace(result, tags=result.tags[:args.top]), tagger.model_label,
+             args.json, sound_id)
         progress.update()
     progress.close()
     if failed:
@@ -42,12 +60,27 @@ def run(args) -> int:
     return 1 if failed else 0
 
 
-def emit(result: TagResult, model: str, as_json: bool) -> None:
+def store_result(store, result: TagResult, model: str) -> int:
+    """Keep a tagged file and its top predictions in the tag store; returns its sound id."""
+    from core.store import SoundInfo, file_hash
+
+    path = Path(result.path).resolve()
+    info = SoundInfo(source="folder", name=path.name, audio_path=str(path),
+                     content_hash=file_hash(path), duration_s=result.duration_s,
+                     patch_start=result.patch_start, analysed_s=result.analysed_s)
+    return store.add_sound(info, result.tags, model)[0]
+
+
+def emit(result: TagResult, model: str, as_json: bool, sound_id: int | None = None) -> None:
     if as_json:
-        print(json.dumps(result.to_json(model), ensure_ascii=False), flush=True)
+        out = result.to_json(model)
+        if sound_id is not None:
+            out["sound_id"] = sound_id
+        print(json.dumps(out, ensure_ascii=False), flush=True)
     elif result.error:
         print(f"{result.path}: ERROR {result.error}", flush=True)
     else:
         tags = ", ".join(f"{t} {s:.2f}" for t, s in result.tags)
         note = f"  [first {result.analysed_s:.0f} s analysed]" if result.truncated else ""
+        note += f"  [sound {sound_id}]" if sound_id is not None else ""
         print(f"{result.path}: {tags}{note}", flush=True)

@@ -1,0 +1,47 @@
+"""`python -m core export --format FMT --out FILE`: write the corrected labels."""
+
+from __future__ import annotations
+
+import sys
+
+from tqdm import tqdm
+
+from core.commands.common import fail
+from core.store import StoreError
+from core.store.cli import add_db_option, open_store
+from core.store.export import FORMATS, ExportError, export_labels
+
+
+def register(sub) -> None:
+    p = sub.add_parser("export", help="export labels (csv, jsonl, parquet, coala-h5)")
+    p.add_argument("--format", required=True, choices=FORMATS, help="output format")
+    p.add_argument("--out", required=True, metavar="FILE", help="output file (replaced)")
+    p.add_argument("--reviewed-only", action="store_true",
+                   help="only sounds a person has corrected or confirmed")
+    p.add_argument("--since", default=None, metavar="DATE",
+                   help="only sounds added or corrected on or after DATE (UTC, e.g. 2024-05-01)")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="score from which a prediction counts as a label (default 0.5)")
+    add_db_option(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    bar = tqdm(unit="sound", file=sys.stderr, disable=args.format != "coala-h5")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        summary = export_labels(open_store(args), args.format, args.out, args.reviewed_only,
+                                args.since, args.threshold, progress)
+    except (StoreError, ExportError, OSError) as e:
+        return fail(str(e))
+    finally:
+        bar.close()
+    for sound_id, why in summary.skipped:
+        print(f"skipped sound {sound_id}: {why}", file=sys.stderr)
+    print(f"wrote {summary.path}: {summary.rows} sounds, {summary.labels} labels "
+          f"({summary.format})")
+    return 0

@@ -1,0 +1,198 @@
+"""Export the corrected labels: csv, jsonl, parquet, or the COALA HDF5 layout for retraining.
+
+Every format carries the same columns per sound (the jsonl field names): sound_id, source,
+freesound_id (null unless from Freesound), name, model, predicted ([{"tag", "score"}], highest
+first), added, removed, confirmed, final (lists of tags) and reviewed. In csv the lists are JSON
+strings. `coala-h5` writes group `dataset` with `id` (Freesound id, or minus the store id for
+sounds not from Freesound), `data` (the scaled 96x96 patch, recomputed from the stored audio),
+`label` (multi-hot of the final tags over the 1000) and `store_id`. Files are written to a
+temporary file in the target folder and renamed, so a crash never leaves a half file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from core.store.models import SoundRow
+from core.store.store import TagStore
+from core.vocabulary import load_vocabulary, multi_hot
+
+FORMATS = ("csv", "jsonl", "parquet", "coala-h5")
+COLUMNS = ("sound_id", "source", "freesound_id", "name", "model", "predicted", "added",
+           "removed", "confirmed", "final", "reviewed")
+LIST_COLUMNS = ("added", "removed", "confirmed", "final")
+PARQUET_SCHEMA = pa.schema(
+    [("sound_id", pa.int64()), ("source", pa.string()), ("freesound_id", pa.int64()),
+     ("name", pa.string()), ("model", pa.string()),
+     ("predicted", pa.list_(pa.struct([("tag", pa.string()), ("score", pa.float64())])))]
+    + [(c, pa.list_(pa.string())) for c in LIST_COLUMNS] + [("reviewed", pa.bool_())])
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    rows: int  # sounds written
+    labels: int  # final labels written (coala-h5: those in the vocabulary)
+    path: Path | None  # the file written (None for a preview)
+    format: str = "jsonl"  # csv, jsonl, parquet or coala-h5
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (sound_id, why) left out
+
+
+class ExportError(Exception):
+    """An export that cannot be written; the message says why."""
+
+
+def parse_since(value: str | date | datetime | None) -> datetime | None:
+    """'2024-05-01', an ISO timestamp, a date or a datetime -> naive UTC datetime."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError as e:
+        raise ExportError(f"--since takes a date like 2024-05-01 or an ISO time, got {value!r}") \
+            from e
+
+
+def record(row: SoundRow) -> dict:
+    """A sound's export record, with exactly the jsonl fields."""
+    lab = row.labels
+    return {"sound_id": row.id, "source": row.source,
+            "freesound_id": row.freesound_id if row.source == "freesound" else None,
+            "name": row.name, "model": lab.model,
+            "predicted": [{"tag": t, "score": s} for t, s in lab.predicted],
+            "added": lab.added, "removed": lab.removed, "confirmed": lab.confirmed,
+            "final": lab.final, "reviewed": lab.reviewed}
+
+
+def _rows(store: TagStore, reviewed_only: bool, since, threshold: float) -> list[SoundRow]:
+    return store.label_rows(reviewed_only=reviewed_only, since=parse_since(since),
+                            threshold=threshold)
+
+
+def preview_export(store: TagStore, fmt: str = "jsonl", reviewed_only: bool = False,
+                   since=None, threshold: float = 0.5) -> ExportSummary:
+    """How many sounds and labels an export would write, without writing anything."""
+    _check_format(fmt)
+    rows = _rows(store, reviewed_only, since, threshold)
+    if fmt != "coala-h5":
+        return ExportSummary(len(rows), sum(len(r.final) for r in rows), None, fmt)
+    vocab = set(load_vocabulary())
+    skipped = [(r.id, _missing_audio(r)) for r in rows if _missing_audio(r)]
+    kept = [r for r in rows if not _missing_audio(r)]
+    return ExportSummary(len(kept), sum(len(set(r.final) & vocab) for r in kept), None, fmt,
+                         skipped)
+
+
+def export_labels(store: TagStore, fmt: str, out: str | Path, reviewed_only: bool = False,
+                  since=None, threshold: float = 0.5,
+                  progress: Progress | None = None) -> ExportSummary:
+    """Write the labels of the selected sounds to `out` in format `fmt`."""
+    _check_format(fmt)
+    out = Path(out)
+    rows = _rows(store, reviewed_only, since, threshold)
+    with atomic_output(out) as tmp:
+        if fmt == "coala-h5":
+            return _write_coala(rows, tmp, out, progress)
+        records = [record(r) for r in rows]
+        {"csv": _write_csv, "jsonl": _write_jsonl, "parquet": _write_parquet}[fmt](records, tmp)
+    return ExportSummary(len(records), sum(len(r["final"]) for r in records), out, fmt)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+@contextmanager
+def atomic_output(out: Path) -> Iterator[Path]:
+    """A temporary file next to `out`, renamed onto it only when the block succeeds."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.{secrets.token_hex(6)}.tmp"
+    tmp.open("xb").close()  # created with the usual permissions (mkstemp would make it 0600)
+    try:
+        yield tmp
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_jsonl(records: list[dict], path: Path) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        for rec in records:
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
+def _write_csv(records: list[dict], path: Path) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(COLUMNS)
+        for rec in records:
+            writer.writerow([_csv_value(rec[c]) for c in COLUMNS])
+
+
+def _csv_value(value):
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else value
+
+
+def _write_parquet(records: list[dict], path: Path) -> None:
+    table = pa.Table.from_pylist(records, schema=PARQUET_SCHEMA)
+    pq.write_table(table, path)
+
+
+def _missing_audio(row: SoundRow) -> str | None:
+    if not row.audio_path:
+        return "no audio file stored"
+    if not Path(row.audio_path).is_file():
+        return f"audio file is gone: {row.audio_path}"
+    return None
+
+
+def _write_coala(rows: list[SoundRow], tmp: Path, out: Path,
+                 progress: Progress | None) -> ExportSummary:
+    from core.audio import AudioError, load_audio  # torch only when this format is asked for
+    from core.dataset import CoalaWriter
+    from core.features import patch_for
+
+    vocab = load_vocabulary()
+    skipped, store_ids, n_labels = [], [], 0
+    with CoalaWriter(tmp, len(vocab)) as writer:
+        for i, row in enumerate(rows):
+            why = _missing_audio(row)
+            try:
+                patch = None if why else patch_for(load_audio(row.audio_path).samples)
+            except AudioError as e:
+                why = f"audio cannot be decoded: {e}"
+            if why:
+                skipped.append((row.id, why))
+            else:
+                label = multi_hot(row.final, vocab)  # (1000,) int16
+                fid = row.freesound_id if row.source == "freesound" and row.freesound_id else -row.id
+                writer.append(np.array([fid]), patch[None], label[None])  # (1, 96, 96)
+                store_ids.append(row.id)
+                n_labels += int(label.sum())
+            if progress:
+                progress(i + 1, len(rows))
+    with h5py.File(tmp, "a") as f:
+        f["dataset"].create_dataset("store_id", data=np.asarray(store_ids, np.int64))
+    return ExportSummary(len(store_ids), n_labels, out, "coala-h5", skipped)
