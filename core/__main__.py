@@ -7,7 +7,7 @@ import importlib
 import sys
 
 # Each module in core.commands defines `register(subparsers)`; add new commands here.
-COMMAND_MODULES = ["tag", "features", "label", "export"]
+COMMAND_MODULES = ["tag", "features", "label", "export", "feed"]
 
 
 def build_parser() -> argparse.ArgumentParser:
