@@ -48,6 +48,7 @@ class FeedConfig:
     top_k: int = 20  # predictions stored per sound
     preview: str = PREVIEW_FIELD  # which of the `previews` to download
     batch: int = 8  # sounds fetched, then tagged and stored together
+    page_size: int = 150  # search results per API request (150 at most)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class _Listing:
         cfg, seen = self.config, 0
         pages = self.client.search(query=cfg.query, sort="created_desc",
                                    filter=since_filter(cfg.since) if cfg.since else None,
-                                   page_size=min(cfg.limit or 150, 150))
+                                   page_size=min(cfg.limit or cfg.page_size, cfg.page_size))
         for page in pages:
             self.total = min(page.count, cfg.limit) if cfg.limit else page.count
             for sound in page.sounds:

@@ -124,7 +124,7 @@ class FakeFreesound:
 
     # -- scripting ---------------------------------------------------------------------------
     def fail(self, path_part: str, fault: Fault) -> None:
-        """Make the next `fault.times` requests whose path contains `path_part` misbehave."""
+        """Make the next `fault.times` requests whose path (with query) contains `path_part` fail."""
         with self.lock:
             self.faults.append((path_part, fault))
 
@@ -219,7 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
             fs.seen.append(Seen(self.server_host, self.headers.get("Host", ""), parts.path, query,
                                 self.headers.get("Authorization")))
         try:
-            fault = fs.take_fault(parts.path)
+            fault = fs.take_fault(self.path)
             if fault and fault.kind == "slow":
                 time.sleep(fault.delay_s)
                 fault = None
