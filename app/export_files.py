@@ -1,0 +1,65 @@
+"""The Export page's plumbing: formats, file names, filters and bytes for a download. No widgets."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from core.store import TagStore
+from core.store.export import export_labels, preview_export
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str  # what core.store.export calls it
+    extension: str  # file name suffix, without the dot
+    mime: str  # content type for the download
+    about: str  # one line for the page
+
+
+FORMATS = {f.name: f for f in (
+    ExportFormat("csv", "csv", "text/csv", "one row per sound and label: opens in any spreadsheet"),
+    ExportFormat("jsonl", "jsonl", "application/jsonl", "one JSON object per sound, with its labels"),
+    ExportFormat("parquet", "parquet", "application/vnd.apache.parquet", "columnar, for pandas or DuckDB"),
+    ExportFormat("coala-h5", "h5", "application/x-hdf5",
+                 "the COALA HDF5 layout (ids, patches, multi-hot labels): train on it with "
+                 "`python -m core train --data FILE`"),
+)}
+
+
+@dataclass(frozen=True)
+class ExportFilters:
+    reviewed_only: bool = False  # only sounds a person has corrected or confirmed
+    since: date | None = None  # only sounds added or corrected on or after this day (UTC)
+    threshold: float = 0.5  # score from which a prediction counts as a label
+
+    def kwargs(self) -> dict:
+        return {"reviewed_only": self.reviewed_only, "since": self.since, "threshold": self.threshold}
+
+
+def file_name(fmt: str, filters: ExportFilters, today: date | None = None) -> str:
+    """E.g. tags-reviewed-2025-06-01.csv: says what is inside and when it was made."""
+    today = today or datetime.now(UTC).date()
+    part = "-reviewed" if filters.reviewed_only else ""
+    return f"tags{part}-{today.isoformat()}.{FORMATS[fmt].extension}"
+
+
+def preview(store: TagStore, fmt: str, filters: ExportFilters):
+    """How many sounds and labels an export with these filters would write (nothing is written)."""
+    return preview_export(store, fmt, **filters.kwargs())
+
+
+def export_to_path(store: TagStore, fmt: str, filters: ExportFilters, out: str | Path):
+    out = Path(out).expanduser()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return export_labels(store, fmt, out, **filters.kwargs())
+
+
+def export_bytes(store: TagStore, fmt: str, filters: ExportFilters) -> bytes:
+    """The export file's bytes, written to a temporary folder that is removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="tagger-export-") as tmp:
+        out = Path(tmp) / f"export.{FORMATS[fmt].extension}"
+        summary = export_labels(store, fmt, out, **filters.kwargs())
+        return Path(summary.path or out).read_bytes()

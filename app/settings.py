@@ -1,0 +1,68 @@
+"""Where the app finds its database, model and API key: environment and Streamlit secrets only.
+
+The API key is read from the Streamlit secret FREESOUND_API_KEY or the environment variable of the
+same name. The app never writes it anywhere and only ever shows it masked.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
+
+from core.modeldir import default_model_dir
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = PROJECT_ROOT / "data" / "tags.duckdb"
+API_KEY_NAME = "FREESOUND_API_KEY"
+KEY_HOW_TO = (
+    "Set a Freesound API key (free, from https://freesound.org/apiv2/apply) either in "
+    "`.streamlit/secrets.toml` as `FREESOUND_API_KEY = \"...\"` or as the environment variable "
+    "`FREESOUND_API_KEY` before starting the app. The app never stores the key itself.")
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    db_path: Path  # the DuckDB tag store ($TAGGER_DB, else data/tags.duckdb)
+    model_dir: Path  # the model directory ($TAGGER_MODEL, else models/default)
+    audio_dir: Path  # kept uploads go to <audio_dir>/uploads ($TAGGER_AUDIO, else next to the db)
+    api_key: str | None  # Freesound API key, or None when neither secret nor env var is set
+    api_key_source: str  # "Streamlit secret", "environment variable" or "" when unset
+
+    @property
+    def api_key_masked(self) -> str:
+        return mask_secret(self.api_key)
+
+
+def mask_secret(value: str | None) -> str:
+    """Show at most the last 4 characters of a secret, and none of a short one."""
+    if not value:
+        return "(not set)"
+    tail = value[-4:] if len(value) >= 16 else ""
+    return "•" * 8 + tail
+
+
+def db_path() -> Path:
+    return Path(os.environ.get("TAGGER_DB") or DEFAULT_DB)
+
+
+def api_key() -> tuple[str | None, str]:
+    """(key, where it came from): a Streamlit secret first, then the environment."""
+    try:
+        secret = st.secrets.get(API_KEY_NAME)
+    except (StreamlitSecretNotFoundError, FileNotFoundError):
+        secret = None
+    if secret:
+        return str(secret).strip(), "Streamlit secret"
+    env = os.environ.get(API_KEY_NAME, "").strip()
+    return (env, "environment variable") if env else (None, "")
+
+
+def resolve_settings() -> AppSettings:
+    db = db_path()
+    audio = Path(os.environ.get("TAGGER_AUDIO") or db.parent / "audio")
+    key, source = api_key()
+    return AppSettings(db, Path(default_model_dir()), audio, key, source)

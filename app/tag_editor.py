@@ -1,0 +1,147 @@
+"""The tag-correction widget on a sound card: confirm, remove, restore, add, confirm all, undo.
+
+It is a fragment: a click re-runs this card only, and each change is written to the store at
+once (in the widget's callback, before the fragment redraws), so it survives a reload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from app.text import escape_markdown
+from app.ui import score_bar
+from core.store import SoundLabels, StoreError, TagStore
+from core.store.vocabulary import vocabulary_set
+
+SHOWN_PREDICTIONS = 8  # predictions listed per card (those at or above the threshold always)
+
+
+@dataclass(frozen=True)
+class TagLine:
+    tag: str  # normalized tag
+    score: float | None  # the model's score, None for a tag only a person gave
+    state: str  # "confirmed", "added", "removed", "predicted" (counts) or "suggested" (below)
+    in_vocabulary: bool  # one of the model's 1000 tags
+
+
+STATE_NOTE = {"confirmed": "confirmed", "added": "added by hand", "removed": "removed",
+              "predicted": "", "suggested": "below threshold"}
+
+
+def tag_lines(labels: SoundLabels) -> list[TagLine]:
+    """What the card lists: predictions (top ones, and all that count), then hand-added tags."""
+    vocab, removed, confirmed = vocabulary_set(), set(labels.removed), set(labels.confirmed)
+    final = set(labels.final)
+    lines, seen = [], set()
+    for i, (tag, score) in enumerate(labels.predicted):
+        counted = tag in final or tag in removed or tag in confirmed
+        if i >= SHOWN_PREDICTIONS and not counted:
+            continue
+        state = ("removed" if tag in removed else "confirmed" if tag in confirmed
+                 else "predicted" if tag in final else "suggested")
+        lines.append(TagLine(tag, score, state, tag in vocab))
+        seen.add(tag)
+    for tag in [*labels.confirmed, *labels.added, *labels.removed]:
+        if tag not in seen:
+            state = ("removed" if tag in removed else "confirmed" if tag in confirmed else "added")
+            lines.append(TagLine(tag, None, state, tag in vocab))
+            seen.add(tag)
+    return lines
+
+
+def vocabulary_options() -> list[str]:
+    return sorted(vocabulary_set())
+
+
+def _label(store: TagStore, sound_id: int, msg_key: str, **changes) -> None:
+    """Write one change; remember what to tell the person (out-of-vocabulary, suggestions)."""
+    try:
+        result = store.label(sound_id, user=st.session_state.get("user", "local"),
+                             threshold=st.session_state.get("threshold", 0.5), **changes)
+    except (StoreError, ValueError) as e:
+        st.session_state[msg_key] = ("error", f"Not saved: {e}")
+        return
+    notes = []
+    for tag in result.out_of_vocabulary:
+        close = ", ".join(result.suggestions.get(tag, [])) or "none"
+        notes.append(f"'{tag}' is not one of the model's 1000 tags (kept, marked ∉); "
+                     f"close vocabulary tags: {close}.")
+    if result.ignored:
+        notes.append("Ignored (nothing left after normalization): " + ", ".join(result.ignored))
+    st.session_state[msg_key] = ("warning", " ".join(notes)) if notes else None
+
+
+def _on_add(store: TagStore, sound_id: int, key: str, msg_key: str) -> None:
+    typed = list(st.session_state.get(key) or [])
+    st.session_state[key] = []
+    if typed:
+        _label(store, sound_id, msg_key, add=typed)
+
+
+def _on_undo(store: TagStore, sound_id: int, msg_key: str) -> None:
+    done = store.undo(sound_id, user=st.session_state.get("user", "local"))
+    st.session_state[msg_key] = None if done else ("info", "Nothing of yours to undo here.")
+
+
+def _tag_row(store: TagStore, sound_id: int, line: TagLine, prefix: str, msg_key: str) -> None:
+    name, bar, ok, drop = st.columns([3, 4, 1, 1], vertical_alignment="center")
+    mark = "" if line.in_vocabulary else " ∉"
+    shown = escape_markdown(line.tag) + mark
+    name.markdown(f"~~{shown}~~" if line.state == "removed" else
+                  f"**{shown}**" if line.state in ("confirmed", "added") else shown)
+    with bar:
+        if line.score is not None:
+            score_bar(line.tag, line.score, STATE_NOTE[line.state])
+        else:
+            st.caption(STATE_NOTE[line.state])
+    key = f"{prefix}_{sound_id}_{line.tag}"
+    if line.state == "removed":
+        ok.button("", key=f"{key}_restore", icon=":material/undo:", help=f"Put back '{line.tag}'",
+                  on_click=_label, args=(store, sound_id, msg_key), kwargs={"confirm": [line.tag]})
+        return
+    ok.button("", key=f"{key}_confirm", icon=":material/check:", disabled=line.state == "confirmed",
+              help=f"Confirm '{line.tag}'", on_click=_label, args=(store, sound_id, msg_key),
+              kwargs={"confirm": [line.tag]})
+    drop.button("", key=f"{key}_remove", icon=":material/close:", help=f"Remove '{line.tag}'",
+                on_click=_label, args=(store, sound_id, msg_key), kwargs={"remove": [line.tag]})
+
+
+@st.fragment
+def tag_editor(store: TagStore, sound_id: int, prefix: str) -> None:
+    """The tags of one stored sound, editable; `prefix` is the page name (for widget keys)."""
+    msg_key = f"{prefix}_{sound_id}_message"
+    try:
+        labels = store.labels(sound_id, threshold=st.session_state.get("threshold", 0.5))
+    except StoreError as e:
+        st.error(f"The tag store is unavailable: {e}")
+        return
+    st.caption(("Reviewed · " if labels.reviewed else "Not reviewed yet · ")
+               + f"final tags: {escape_markdown(', '.join(labels.final) or 'none')}")
+    for line in tag_lines(labels):
+        _tag_row(store, sound_id, line, prefix, msg_key)
+    _add_and_undo(store, sound_id, labels, prefix, msg_key)
+    message = st.session_state.get(msg_key)
+    if message:
+        getattr(st, message[0])(escape_markdown(message[1]))
+
+
+def _add_and_undo(store: TagStore, sound_id: int, labels: SoundLabels, prefix: str,
+                  msg_key: str) -> None:
+    add_key = f"{prefix}_{sound_id}_add"
+    st.multiselect("Add tags", vocabulary_options(), key=add_key, accept_new_options=True,
+                   placeholder="Type to search the 1000 tags; Enter adds",
+                   on_change=_on_add, args=(store, sound_id, add_key, msg_key),
+                   help="Tags are normalized to the model's vocabulary ('bass' becomes 'bas'). "
+                        "A tag outside it is kept and marked ∉.")
+    confirm_all, undo = st.columns(2)
+    confirm_all.button("Confirm all", key=f"{prefix}_{sound_id}_confirm_all",
+                       icon=":material/done_all:", disabled=not labels.final,
+                       help="The final tags are right: confirm them all.",
+                       on_click=_label, args=(store, sound_id, msg_key),
+                       kwargs={"confirm": list(labels.final)}, width="stretch")
+    undo.button("Undo", key=f"{prefix}_{sound_id}_undo", icon=":material/undo:",
+                help="Take back your last change to this sound.",
+                on_click=_on_undo, args=(store, sound_id, msg_key), width="stretch")
+

@@ -1,0 +1,28 @@
+"""Remote text (sound names, descriptions, tags, user names) shown literally, never as markdown.
+
+CommonMark renders a backslash followed by any ASCII punctuation character as that character, so
+escaping every punctuation character makes markdown, HTML, links, LaTeX ($), Streamlit's colour
+and icon directives (:red[...], :material/...:) and autolinks (http://...) all inert.
+"""
+
+from __future__ import annotations
+
+import string
+
+_PUNCTUATION = frozenset(string.punctuation)  # ASCII punctuation: all escapable in CommonMark
+
+
+def escape_markdown(text: object, *, one_line: bool = True) -> str:
+    """Any text -> markdown that renders exactly that text. `one_line` folds line breaks."""
+    raw = "" if text is None else str(text)
+    raw = raw.replace("\r\n", "\n").replace("\r", "\n")
+    if one_line:
+        raw = " ".join(raw.split("\n"))
+    out = "".join("\\" + ch if ch in _PUNCTUATION else ch for ch in raw)
+    # Markdown ignores single line breaks; a trailing double space keeps them.
+    return out.replace("\n", "  \n") if not one_line else out
+
+
+def shorten(text: object, limit: int = 300) -> str:
+    raw = "" if text is None else str(text).strip()
+    return raw if len(raw) <= limit else raw[: limit - 1].rstrip() + "…"

@@ -1,0 +1,117 @@
+"""Upload handling for the "Upload and tag" page: check, tag, keep. No widgets in here.
+
+The page hands in Streamlit's UploadedFile objects; anything with `.name` and `.getvalue()` works.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from core.audio import MAX_SECONDS
+from core.store import SoundInfo, TagStore
+from core.tagger import Tagger
+
+UPLOAD_TYPES = ("wav", "flac", "ogg", "opus", "mp3")  # what the uploader accepts
+UPLOAD_LIMIT_MB = 200  # per file; .streamlit/config.toml sets server.maxUploadSize to the same
+MAX_UPLOAD_BYTES = UPLOAD_LIMIT_MB * 1024 * 1024
+STORED_TOP_K = 50  # predictions kept in the store per sound (the rest score lower still)
+
+
+class UploadLike(Protocol):
+    name: str
+
+    def getvalue(self) -> bytes: ...
+
+
+@dataclass
+class UploadAnalysis:
+    name: str  # the file name as uploaded: user text, show it escaped
+    sha256: str  # of the file's bytes: the library file name and the duplicate check
+    ext: str  # lower-case extension without the dot
+    size: int  # bytes
+    error: str | None = None  # why it was refused or could not be tagged
+    tags: list[tuple[str, float]] = field(default_factory=list)  # every tag, highest score first
+    patch_start: int = 0  # first frame of the analysed 96-frame patch
+    duration_s: float = 0.0  # of the whole file
+    analysed_s: float = 0.0  # of the audio that was analysed
+    truncated: bool = False  # only the first MAX_SECONDS were analysed
+    samples: np.ndarray | None = None  # (n,) decoded mono audio at 22 kHz, for the spectrogram
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def refusal(name: str, size: int) -> str | None:
+    """Why a file is refused before decoding, or None when it may be tagged."""
+    ext = Path(name).suffix.lower().lstrip(".")
+    if ext not in UPLOAD_TYPES:
+        return (f"Refused: '.{ext}' is not an accepted type "
+                f"(accepted: {', '.join('.' + t for t in UPLOAD_TYPES)}).")
+    if size == 0:
+        return "Refused: the file is empty (0 bytes)."
+    if size > MAX_UPLOAD_BYTES:
+        return f"Refused: {size / 2**20:.0f} MB is over the {UPLOAD_LIMIT_MB} MB limit per file."
+    return None
+
+
+def analyse_upload(tagger: Tagger, upload: UploadLike) -> UploadAnalysis:
+    """Tag one uploaded file. Never raises for a bad file: the error is in the result."""
+    data = upload.getvalue()
+    ext = Path(upload.name).suffix.lower().lstrip(".")
+    out = UploadAnalysis(upload.name, hashlib.sha256(data).hexdigest(), ext, len(data))
+    out.error = refusal(upload.name, len(data))
+    if out.error:
+        return out
+    fd, tmp = tempfile.mkstemp(suffix="." + ext, prefix="upload-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        result = tagger.tag_file(tmp, top_k=None)
+    finally:
+        os.unlink(tmp)
+    if not result.ok:
+        out.error = (result.error or "could not be decoded").replace(Path(tmp).name, upload.name)
+        return out
+    out.tags, out.patch_start = result.tags, result.patch_start
+    out.duration_s, out.analysed_s, out.truncated = (result.duration_s, result.analysed_s,
+                                                     result.truncated)
+    out.samples = result.audio.samples if result.audio is not None else None
+    return out
+
+
+def analysed_part(a: UploadAnalysis) -> str:
+    """One sentence on which part of the file the model heard."""
+    if a.truncated:
+        return (f"Long file ({a.duration_s:.1f} s): the first {a.analysed_s:.0f} s were analysed "
+                f"(the app analyses at most {MAX_SECONDS:.0f} s), and the model looked at the "
+                "96-frame patch marked on the spectrogram.")
+    return (f"{a.duration_s:.1f} s analysed in full; the model looked at the 96-frame patch "
+            "marked on the spectrogram.")
+
+
+def library_path(audio_dir: Path, a: UploadAnalysis) -> Path:
+    return Path(audio_dir) / "uploads" / f"{a.sha256}.{a.ext}"
+
+
+def keep_upload(store: TagStore, a: UploadAnalysis, data: bytes, audio_dir: Path,
+                model_label: str, user: str | None = None) -> tuple[int, bool]:
+    """Copy the file into the library and store it with its predictions: (sound id, is new)."""
+    if not a.ok:
+        raise ValueError(f"{a.name} was not tagged, so it cannot be kept: {a.error}")
+    dest = library_path(audio_dir, a)
+    if not dest.is_file():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_suffix(dest.suffix + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(dest)
+    info = SoundInfo(source="upload", name=a.name, audio_path=str(dest), content_hash=a.sha256,
+                     duration_s=a.duration_s, patch_start=a.patch_start, analysed_s=a.analysed_s)
+    return store.add_sound(info, predictions=a.tags[:STORED_TOP_K], model=model_label)

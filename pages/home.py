@@ -1,0 +1,93 @@
+"""Home: what this is, the model in use and its card, counts from the store, where to start."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.navigation import page
+from app.resources import get_store, get_tagger
+from app.settings import KEY_HOW_TO, resolve_settings
+from app.ui import bind_shared, store_shared
+from core.store import StoreError
+
+settings = resolve_settings()
+
+st.title("Freesound Tagger")
+st.markdown(
+    "Tags short sounds with a CNN trained in the COALA format (a vocabulary of 1000 Freesound "
+    "tags), and lets you correct those tags by hand. Corrections go to a local DuckDB store and "
+    "can be exported to train the model again.")
+
+
+def store_counts() -> None:
+    try:
+        stats = get_store(str(settings.db_path)).stats()
+    except (StoreError, OSError) as e:
+        st.error(f"The tag store at `{settings.db_path}` cannot be opened: {e}")
+        return
+    sounds, reviewed = stats["sounds"], stats["reviewed"]
+    cols = st.columns(4)
+    cols[0].metric("Sounds in the store", f"{sounds:,}")
+    cols[1].metric("Reviewed by a person", f"{reviewed:,}")
+    cols[2].metric("Not reviewed yet", f"{sounds - reviewed:,}")
+    cols[3].metric("Corrections", f"{stats['corrections']:,}")
+    by_source = stats["by_source"]
+    if by_source:
+        st.caption("By source: " + ", ".join(f"{k} {v:,}" for k, v in sorted(by_source.items())))
+
+
+def model_section() -> None:
+    st.subheader("The model")
+    tagger, problem = get_tagger(settings.model_dir)
+    if tagger is None:
+        st.warning(problem, icon=":material/warning:")
+        return
+    loaded = tagger.loaded
+    info = loaded.info
+    st.markdown(f"**{info.label}** · preset `{info.preset}` · {len(tagger.vocabulary)} tags · "
+                f"running on `{tagger.device}`")
+    if info.trained_on:
+        st.caption(f"Trained on: {info.trained_on}")
+    test = loaded.metrics.get("test", loaded.metrics) if loaded.metrics else {}
+    shown = {k: v for k, v in test.items() if isinstance(v, int | float)}
+    if shown:
+        cols = st.columns(min(len(shown), 5))
+        for col, (name, value) in zip(cols, list(shown.items())[:5], strict=False):
+            col.metric(name.replace("_", " "), f"{value:.3f}")
+    with st.expander("Model card", expanded=False):
+        st.markdown(loaded.card or "_This model directory has no card._")
+
+
+def start_section() -> None:
+    st.subheader("Where to start")
+    steps = (("feed", "Review the newest sounds and correct their tags"),
+             ("upload", "Tag your own files, keep them in the library"),
+             ("training", "Follow training runs and the model's test figures"),
+             ("export", "Export the corrected labels to retrain the model"))
+    for col, (name, text) in zip(st.columns(len(steps)), steps, strict=True):
+        with col.container(border=True):
+            st.page_link(page(name))
+            st.caption(text)
+
+
+def settings_section() -> None:
+    with st.expander("Settings", expanded=False, icon=":material/settings:"):
+        st.markdown(f"- Tag store (DuckDB): `{settings.db_path}` (environment: `TAGGER_DB`)\n"
+                    f"- Model directory: `{settings.model_dir}` (environment: `TAGGER_MODEL`)\n"
+                    f"- Kept uploads: `{settings.audio_dir / 'uploads'}` "
+                    "(environment: `TAGGER_AUDIO`)")
+        where = f" (from the {settings.api_key_source})" if settings.api_key else ""
+        st.markdown(f"- Freesound API key: `{settings.api_key_masked}`{where}")
+        if not settings.api_key:
+            st.info(KEY_HOW_TO, icon=":material/key:")
+        st.caption("Paths and the key are read at start-up from the environment and Streamlit "
+                   "secrets; the app never writes the key anywhere.")
+        bind_shared("home_user", "user")
+        st.text_input("Your name (recorded with each correction)", key="home_user",
+                      on_change=store_shared, args=("home_user", "user"), max_chars=64)
+
+
+store_counts()
+start_section()
+model_section()
+settings_section()

@@ -1,0 +1,116 @@
+"""Upload and tag: files in, spectrogram, player and top tags out; keep a file and correct it."""
+
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from app.resources import get_store, get_tagger
+from app.settings import resolve_settings
+from app.spectrogram import compute_spectrogram, spectrogram_png
+from app.tag_editor import tag_editor
+from app.text import escape_markdown
+from app.ui import audio_mime, score_bar, threshold_slider
+from app.upload import (
+    UPLOAD_LIMIT_MB,
+    UPLOAD_TYPES,
+    UploadAnalysis,
+    analyse_upload,
+    analysed_part,
+    keep_upload,
+)
+from core.audio import MAX_SECONDS
+from core.store import StoreError
+from core.tagger import Tagger
+
+MIN_SHOWN, MAX_SHOWN = 5, 15  # tags listed per file: all above the threshold, within these bounds
+
+settings = resolve_settings()
+st.session_state.setdefault("upload_analyses", {})  # (sha256, model) -> UploadAnalysis
+
+st.title("Upload and tag")
+st.caption(f"wav, flac, ogg, opus or mp3, at most {UPLOAD_LIMIT_MB} MB per file. Long files are "
+           f"welcome: the first {MAX_SECONDS:.0f} s are analysed, and each result says which part.")
+
+tagger, problem = get_tagger(settings.model_dir)
+if tagger is None:
+    st.warning(problem, icon=":material/warning:")
+    st.stop()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _spectrogram(sha256: str, patch_start: int, _samples) -> bytes:
+    return spectrogram_png(compute_spectrogram(_samples, patch_start))
+
+
+def analysis_for(upload, tagger: Tagger) -> UploadAnalysis:
+    """Tag each upload once per model; reruns reuse the result."""
+    cache = st.session_state["upload_analyses"]
+    key = (hashlib.sha256(upload.getvalue()).hexdigest(), tagger.model_label)
+    if key not in cache:
+        with st.spinner(f"Tagging {upload.name}…"):
+            cache[key] = analyse_upload(tagger, upload)
+    return cache[key]
+
+
+def top_tags(a: UploadAnalysis, threshold: float) -> None:
+    above = sum(1 for _, s in a.tags if s >= threshold)
+    shown = a.tags[: min(max(above, MIN_SHOWN), MAX_SHOWN)]
+    st.markdown(f"**Top tags** · {above} at or above {threshold:.2f}")
+    for tag, score in shown:
+        score_bar(tag, score, "" if score >= threshold else "below threshold")
+
+
+def keep_or_edit(a: UploadAnalysis, data: bytes) -> None:
+    store = get_store(str(settings.db_path))
+    kept = store.find_sound(a.sha256)
+    if kept is None:
+        if st.button("Keep in library", key=f"upload_{a.sha256[:16]}_keep", type="primary",
+                     icon=":material/library_add:",
+                     help="Store the file and these predictions; then correct its tags."):
+            sound_id, _ = keep_upload(store, a, data, settings.audio_dir, tagger.model_label)
+            st.toast(f"Kept as sound #{sound_id}")
+            st.rerun()
+        return
+    st.success(f"In the library as sound #{kept.id}: corrections are saved at once.",
+               icon=":material/check_circle:")
+    tag_editor(store, kept.id, "upload")
+
+
+def show_upload(upload, a: UploadAnalysis, threshold: float) -> None:
+    with st.container(border=True):
+        st.markdown(f"**{escape_markdown(a.name)}** · {a.size / 2**20:.2f} MB")
+        if not a.ok:
+            st.error(escape_markdown(a.error), icon=":material/block:")
+            return
+        left, right = st.columns([3, 2])
+        with left:
+            st.image(_spectrogram(a.sha256, a.patch_start, a.samples), width="stretch")
+            st.audio(upload.getvalue(), format=audio_mime(upload.name))
+            st.caption(analysed_part(a))
+        with right:
+            top_tags(a, threshold)
+            try:
+                keep_or_edit(a, upload.getvalue())
+            except (StoreError, OSError) as e:
+                st.error(f"The library could not be updated: {escape_markdown(e)}")
+
+
+files = st.file_uploader("Sound files", type=list(UPLOAD_TYPES), accept_multiple_files=True,
+                         key="upload_files",
+                         help=f"Up to {UPLOAD_LIMIT_MB} MB per file; several files at once.")
+threshold = threshold_slider("upload")
+if not files:
+    st.info("Drop one or more sound files above to see their tags.", icon=":material/upload:")
+    st.stop()
+
+seen: dict[str, str] = {}
+for upload in files:
+    analysis = analysis_for(upload, tagger)
+    if analysis.sha256 in seen:
+        st.caption(f"{escape_markdown(upload.name)}: the same audio as "
+                   f"{escape_markdown(seen[analysis.sha256])}, shown once.")
+        continue
+    seen[analysis.sha256] = upload.name
+    show_upload(upload, analysis, threshold)

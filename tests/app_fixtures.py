@@ -1,0 +1,69 @@
+"""Helpers for the AppTest suites: an app pointed at temp folders, and a store with real sounds."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.store import SoundInfo, TagStore
+from tests.audio_factory import make_tone_file
+
+ROOT = Path(__file__).resolve().parent.parent
+MAIN = str(ROOT / "app" / "main.py")
+TIMEOUT_S = 60  # generous: the test machine is shared and busy
+HOSTILE = "**bold** <script>alert(1)</script> [x](http://evil) $x^2$ :red[red] # head"
+
+
+def point_app_at(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_dir: Path | None) -> Path:
+    """Environment for the app: a temp db, a model (or a missing one), no API key."""
+    db = tmp_path / "tags.duckdb"
+    monkeypatch.setenv("TAGGER_DB", str(db))
+    monkeypatch.setenv("TAGGER_AUDIO", str(tmp_path / "audio"))
+    monkeypatch.setenv("TAGGER_MODEL", str(model_dir or tmp_path / "no-model-here"))
+    monkeypatch.delenv("FREESOUND_API_KEY", raising=False)
+    monkeypatch.setenv("TAGGER_USER", "tester")
+    return db
+
+
+def open_page(page: str | None = None, secrets: dict | None = None) -> AppTest:
+    """Run the router, then the page (pages/<page>.py) when one is named."""
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT_S)
+    for key, value in (secrets or {}).items():
+        at.secrets[key] = value
+    at.run()
+    if page:
+        at.switch_page(f"../pages/{page}.py").run()
+    return at
+
+
+def add_real_sounds(db: Path, audio_dir: Path, n: int, *, source: str = "freesound",
+                    names: list[str] | None = None, seed: int = 0) -> list[int]:
+    """n generated tone files stored with predictions; returns their store ids, oldest first.
+
+    Calls that should add new sounds to the same store need another `seed` (same seed, same audio).
+    """
+    store = TagStore(db)
+    ids = []
+    for i in range(n):
+        path = make_tone_file(audio_dir / f"tone{i}.wav", seconds=1.0 + 0.5 * i,
+                              freq=220.0 * (i + 1), seed=seed * 1000 + i)
+        info = SoundInfo(
+            source=source, name=(names[i] if names else f"tone number {i}"),
+            audio_path=str(path), content_hash=hashlib.sha256(path.read_bytes()).hexdigest(),
+            duration_s=1.0 + 0.5 * i, freesound_id=1000 + i if source == "freesound" else None,
+            username=f"user{i}" if source == "freesound" else None,
+            license="http://creativecommons.org/publicdomain/zero/1.0/",
+            description=f"a test tone {i}")
+        predictions = [("piano", 0.9 - 0.1 * i), ("note", 0.7), ("bell", 0.45), ("drum", 0.1)]
+        ids.append(store.add_sound(info, predictions=predictions, model="tiny-test@0")[0])
+    return ids
+
+
+def texts(at: AppTest) -> str:
+    """Every markdown, caption, text and alert on the page, one per line."""
+    parts = [e.value for kind in ("markdown", "caption", "text", "info", "warning", "error",
+                                  "success", "title", "subheader") for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)

@@ -1,0 +1,145 @@
+"""The feed page (AppTest): cards from the store, corrections that land in DuckDB, filters."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.store import SoundQuery, TagStore
+from tests.app_fixtures import HOSTILE, add_real_sounds, open_page, point_app_at, texts
+
+
+@pytest.fixture
+def app_env(monkeypatch, tmp_path, tiny_model_dir):
+    db = point_app_at(monkeypatch, tmp_path, tiny_model_dir)
+    return db, tmp_path / "audio"
+
+
+def card_buttons(at, sound_id: int) -> dict[str, object]:
+    prefix = f"feed_{sound_id}_"
+    return {b.key[len(prefix):]: b for b in at.button if b.key and b.key.startswith(prefix)}
+
+
+def test_empty_store_says_so_and_how_to_set_a_key(app_env):
+    at = open_page("feed")
+    assert not at.exception
+    page = texts(at)
+    assert "The store is empty" in page
+    assert "FREESOUND_API_KEY" in page
+
+
+def test_cards_show_sounds_newest_first_with_player_and_tags(app_env):
+    db, audio = app_env
+    ids = add_real_sounds(db, audio, 3)
+    at = open_page("feed")
+    assert not at.exception
+    page = texts(at)
+    assert page.index("tone number 2") < page.index("tone number 1") < page.index("tone number 0")
+    assert "3 sounds" in page
+    assert len(at.get("audio")) == 3
+    assert len(at.image) == 3  # one spectrogram per card
+    bars = [p.text for p in at.progress]
+    assert any(b.startswith("piano · 0.90") for b in bars)
+    assert {"piano_confirm", "piano_remove", "confirm_all", "undo"} <= set(card_buttons(at, ids[0]))
+
+
+def test_a_removal_lands_in_duckdb_and_survives_a_reload(app_env):
+    db, audio = app_env
+    (sid,) = add_real_sounds(db, audio, 1)
+    at = open_page("feed")
+    card_buttons(at, sid)["piano_remove"].click()
+    at.run()
+    assert not at.exception
+    labels = TagStore(db).labels(sid)  # a fresh store object reads the file again
+    assert labels.removed == ["piano"] and "piano" not in labels.final
+    assert [c.user for c in TagStore(db).history(sid)] == ["tester"]
+    reloaded = open_page("feed")
+    assert "~~piano~~" in texts(reloaded)
+    assert "Reviewed" in texts(reloaded)
+
+
+def test_confirm_add_and_undo(app_env):
+    db, audio = app_env
+    (sid,) = add_real_sounds(db, audio, 1)
+    at = open_page("feed")
+    card_buttons(at, sid)["bell_confirm"].click()  # below the threshold: confirming adds it
+    at.run()
+    assert "bell" in TagStore(db).labels(sid).final
+    at.multiselect(key=f"feed_{sid}_add").set_value(["Basses"]).run()
+    labels = TagStore(db).labels(sid)
+    assert "bas" in labels.added  # normalized onto the vocabulary's own spelling
+    assert at.multiselect(key=f"feed_{sid}_add").value == []
+    card_buttons(at, sid)["undo"].click()
+    at.run()
+    assert "bas" not in TagStore(db).labels(sid).added
+    assert "bell" in TagStore(db).labels(sid).final  # only the last change was taken back
+
+
+def test_out_of_vocabulary_tag_is_kept_marked_with_suggestions(app_env):
+    db, audio = app_env
+    (sid,) = add_real_sounds(db, audio, 1)
+    at = open_page("feed")
+    at.multiselect(key=f"feed_{sid}_add").set_value(["pianoo"]).run()
+    assert not at.exception
+    assert "pianoo" in TagStore(db).labels(sid).out_of_vocabulary
+    warning = "\n".join(w.value for w in at.warning)
+    assert "not one of the model" in warning and "piano" in warning
+    assert "pianoo ∉" in texts(at)
+
+
+def test_hostile_remote_text_is_shown_literally(app_env):
+    db, audio = app_env
+    add_real_sounds(db, audio, 1, names=[HOSTILE])
+    at = open_page("feed")
+    assert not at.exception
+    from app.text import escape_markdown
+
+    markdown = [m.value for m in at.markdown]
+    assert f"**{escape_markdown(HOSTILE)}**" in markdown
+    everything = texts(at)
+    for raw in ("**bold**", "<script>", "[x](http://evil)", "$x^2$", ":red[red]"):
+        assert raw not in everything
+
+
+def test_filters_reviewed_tag_and_source(app_env):
+    db, audio = app_env
+    ids = add_real_sounds(db, audio, 3)
+    add_real_sounds(db, audio / "up", 1, source="upload", names=["my upload"], seed=1)
+    TagStore(db).label(ids[1], add=["dog"], user="someone")
+    at = open_page("feed")
+    at.segmented_control(key="feed_show").set_value("Reviewed").run()
+    assert "tone number 1" in texts(at) and "tone number 0" not in texts(at)
+    at.segmented_control(key="feed_show").set_value("Not reviewed").run()
+    assert "tone number 1" not in texts(at) and "tone number 0" in texts(at)
+    at.segmented_control(key="feed_show").set_value("All").run()
+    at.selectbox(key="feed_source").set_value("Uploads").run()
+    assert "my upload" in texts(at) and "tone number 0" not in texts(at)
+    at.selectbox(key="feed_source").set_value("All sources").run()
+    at.selectbox(key="feed_tag").set_value("dog").run()
+    assert "tone number 1" in texts(at) and "tone number 2" not in texts(at)
+    assert not at.exception
+
+
+def test_ten_thousand_sounds_page_in_sql(app_env):
+    db, audio = app_env
+    add_real_sounds(db, audio, 1)
+    store = TagStore(db)
+    path = str(next(audio.glob("*.wav")))
+    from core.store import SoundInfo
+
+    items = [(SoundInfo(source="freesound", name=f"bulk {i}", audio_path=path,
+                        content_hash=f"bulk-{i:05d}", duration_s=1.0, freesound_id=50_000 + i),
+              [("piano", (i % 100) / 100), ("note", 0.2)], "tiny-test@0") for i in range(9_999)]
+    store.add_sounds(items)
+    assert store.count_sounds(SoundQuery()) == 10_000
+    at = open_page("feed")
+    assert not at.exception
+    assert "10,000 sounds · showing 1–10" in texts(at)
+    assert len(at.get("audio")) == 10
+    assert at.pagination(key="feed_page").num_pages == 1_000
+    at.pagination(key="feed_page").set_value(1_000).run()
+    assert "showing 9,991–10,000" in texts(at)
+    at.segmented_control(key="feed_sort").set_value("Most uncertain").run()
+    assert not at.exception
+    assert "showing 1–10" in texts(at)  # a new sort starts again at the first page
+    bars = [p.text for p in at.progress if p.text.startswith("piano")]
+    assert len(bars) == 10 and all(b.startswith("piano · 0.50") for b in bars)  # on the threshold
