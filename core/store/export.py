@@ -12,7 +12,6 @@ temporary file in the target folder and renamed, so a crash never leaves a half 
 from __future__ import annotations
 
 import csv
-import json
 import os
 import secrets
 from collections.abc import Callable, Iterator
@@ -24,10 +23,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from core.store import queries
 from core.store.models import SoundRow
-from core.store.store import TagStore
+from core.store.store import TagStore, selection_params
 from core.vocabulary import load_vocabulary, multi_hot
 
 FORMATS = ("csv", "jsonl", "parquet", "coala-h5")
@@ -68,17 +69,6 @@ def parse_since(value: str | date | datetime | None) -> datetime | None:
             from e
 
 
-def record(row: SoundRow) -> dict:
-    """A sound's export record, with exactly the jsonl fields."""
-    lab = row.labels
-    return {"sound_id": row.id, "source": row.source,
-            "freesound_id": row.freesound_id if row.source == "freesound" else None,
-            "name": row.name, "model": lab.model,
-            "predicted": [{"tag": t, "score": s} for t, s in lab.predicted],
-            "added": lab.added, "removed": lab.removed, "confirmed": lab.confirmed,
-            "final": lab.final, "reviewed": lab.reviewed}
-
-
 def _rows(store: TagStore, reviewed_only: bool, since, threshold: float) -> list[SoundRow]:
     return store.label_rows(reviewed_only=reviewed_only, since=parse_since(since),
                             threshold=threshold)
@@ -88,9 +78,11 @@ def preview_export(store: TagStore, fmt: str = "jsonl", reviewed_only: bool = Fa
                    since=None, threshold: float = 0.5) -> ExportSummary:
     """How many sounds and labels an export would write, without writing anything."""
     _check_format(fmt)
-    rows = _rows(store, reviewed_only, since, threshold)
     if fmt != "coala-h5":
-        return ExportSummary(len(rows), sum(len(r.final) for r in rows), None, fmt)
+        params = selection_params(reviewed_only, parse_since(since), threshold)
+        ((rows, labels),) = store.read_sql(queries.EXPORT_COUNTS, params)
+        return ExportSummary(rows, int(labels), None, fmt)
+    rows = _rows(store, reviewed_only, since, threshold)
     vocab = set(load_vocabulary())
     skipped = [(r.id, _missing_audio(r)) for r in rows if _missing_audio(r)]
     kept = [r for r in rows if not _missing_audio(r)]
@@ -104,13 +96,12 @@ def export_labels(store: TagStore, fmt: str, out: str | Path, reviewed_only: boo
     """Write the labels of the selected sounds to `out` in format `fmt`."""
     _check_format(fmt)
     out = Path(out)
-    rows = _rows(store, reviewed_only, since, threshold)
     with atomic_output(out) as tmp:
         if fmt == "coala-h5":
-            return _write_coala(rows, tmp, out, progress)
-        records = [record(r) for r in rows]
-        {"csv": _write_csv, "jsonl": _write_jsonl, "parquet": _write_parquet}[fmt](records, tmp)
-    return ExportSummary(len(records), sum(len(r["final"]) for r in records), out, fmt)
+            return _write_coala(_rows(store, reviewed_only, since, threshold), tmp, out, progress)
+        params = selection_params(reviewed_only, parse_since(since), threshold)
+        rows, labels = WRITERS[fmt](store, params, tmp)
+    return ExportSummary(rows, labels, out, fmt)
 
 
 def _check_format(fmt: str) -> None:
@@ -133,31 +124,31 @@ def atomic_output(out: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def _write_jsonl(records: list[dict], path: Path) -> None:
+def _write_jsonl(store: TagStore, params: dict, path: Path) -> tuple[int, int]:
+    """One JSON object per line, serialized by DuckDB (to_json) in the column order above."""
+    rows = store.read_sql(queries.EXPORT_JSONL, params)  # (json text, number of final labels)
     with open(path, "w", encoding="utf-8", newline="\n") as f:
-        for rec in records:
-            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        f.writelines(text + "\n" for text, _ in rows)
+    return len(rows), sum(n for _, n in rows)
 
 
-def _write_csv(records: list[dict], path: Path) -> None:
+def _write_csv(store: TagStore, params: dict, path: Path) -> tuple[int, int]:
+    """A header row, then one row per sound; list columns are JSON strings."""
+    rows = store.read_sql(queries.EXPORT_CSV, params)  # the columns, then the label count
     with open(path, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(COLUMNS)
-        for rec in records:
-            writer.writerow([_csv_value(rec[c]) for c in COLUMNS])
+        writer.writerows(r[:-1] for r in rows)
+    return len(rows), sum(r[-1] for r in rows)
 
 
-def _csv_value(value):
-    if isinstance(value, list):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else value
-
-
-def _write_parquet(records: list[dict], path: Path) -> None:
-    table = pa.Table.from_pylist(records, schema=PARQUET_SCHEMA)
+def _write_parquet(store: TagStore, params: dict, path: Path) -> tuple[int, int]:
+    table = store.read_sql(queries.EXPORT_ROWS, params, arrow=True).cast(PARQUET_SCHEMA)
     pq.write_table(table, path)
+    return table.num_rows, int(pc.sum(pc.list_value_length(table["final"])).as_py() or 0)
+
+
+WRITERS = {"csv": _write_csv, "jsonl": _write_jsonl, "parquet": _write_parquet}
 
 
 def _missing_audio(row: SoundRow) -> str | None:

@@ -139,6 +139,14 @@ class LabelRequest:
     confirm: tuple[str, ...] = ()  # tags to confirm, as typed
     user: str = "anonymous"  # who
 
+    def __post_init__(self) -> None:
+        for name in ("add", "remove", "confirm"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise TypeError(f"{name} takes a list of tags, not a string: {value!r}")
+            object.__setattr__(self, name, tuple(value))
+        _check_text(self.user)
+
 
 @dataclass(frozen=True)
 class LabelResult:

@@ -1,4 +1,5 @@
-"""The store's read queries: static SQL with named parameters, never built from values.
+"""The store's read queries: constant SQL with named parameters, never built from values
+(the f-strings below only nest these constants into each other at import time).
 
 Derived state is computed, never stored: a sound's current predictions are those of the model
 that predicted it last; a correction is in effect unless an undo event names its batch; per tag,
@@ -7,70 +8,126 @@ the last correction in effect wins (add, remove or confirm).
 
 from __future__ import annotations
 
-# One row per sound, with its predictions and tag states. Every filter is optional (NULL: off).
-# Parameters: sound_id, reviewed, source, tag, since, threshold, sort, limit, offset.
-LABEL_ROWS = """
-WITH
+# Shared CTEs: each sound's current predictions and its tag states (last action in effect).
+# {scope} is a constant condition on `sound_id` that narrows the work (TRUE for all sounds).
+_STATE_CTES = """
 current_model AS (
     SELECT sound_id, arg_max(model, predicted_at) AS model
-    FROM predictions
-    WHERE $sound_id IS NULL OR sound_id = $sound_id
-    GROUP BY sound_id),
-predicted AS (
-    SELECT p.sound_id, any_value(p.model) AS model,
-           list({'tag': p.tag, 'score': p.score} ORDER BY p.rank) AS predicted,
-           list(p.tag) AS predicted_tags,
-           min(abs(p.score - $threshold)) AS uncertainty
+    FROM predictions WHERE {scope} GROUP BY sound_id),
+current AS (
+    SELECT p.sound_id, p.model, p.tag, p.score, p.rank
     FROM predictions p JOIN current_model c ON p.sound_id = c.sound_id AND p.model = c.model
-    GROUP BY p.sound_id),
+    WHERE {scope_p}),
 undone AS (
-    SELECT DISTINCT undoes AS batch FROM corrections
-    WHERE action = 'undo' AND ($sound_id IS NULL OR sound_id = $sound_id)),
+    SELECT DISTINCT undoes AS batch FROM corrections WHERE action = 'undo' AND {scope}),
 tag_state AS (
-    SELECT sound_id, tag, arg_max(action, id) AS action, max(id) AS last_id,
-           bool_or(NOT coalesce(in_vocabulary, FALSE)) AS oov
+    SELECT sound_id, tag, arg_max(action, id) AS action, max(id) AS last_id
     FROM corrections
     WHERE action IN ('add', 'remove', 'confirm') AND batch NOT IN (SELECT batch FROM undone)
-      AND ($sound_id IS NULL OR sound_id = $sound_id)
+      AND {scope}
     GROUP BY sound_id, tag),
-states AS (
-    SELECT sound_id,
-           coalesce(list(tag ORDER BY last_id) FILTER (WHERE action = 'add'), []) AS added,
-           coalesce(list(tag ORDER BY last_id) FILTER (WHERE action = 'remove'), []) AS removed,
-           coalesce(list(tag ORDER BY last_id) FILTER (WHERE action = 'confirm'), []) AS confirmed,
-           coalesce(list(tag) FILTER (WHERE oov), []) AS oov_tags
-    FROM tag_state GROUP BY sound_id),
 touched AS (
-    SELECT sound_id, max(created_at) AS last_at FROM corrections
-    WHERE $sound_id IS NULL OR sound_id = $sound_id
-    GROUP BY sound_id)
-SELECT s.id, s.source, s.name, s.freesound_id, s.username, s.duration_s, s.audio_path,
-       s.added_at, pr.model, coalesce(pr.predicted, []) AS predicted,
-       coalesce(st.added, []) AS added, coalesce(st.removed, []) AS removed,
-       coalesce(st.confirmed, []) AS confirmed, st.sound_id IS NOT NULL AS reviewed,
-       coalesce(st.oov_tags, []) AS oov_tags, pr.uncertainty
-FROM sounds s
-LEFT JOIN predicted pr ON pr.sound_id = s.id
-LEFT JOIN states st ON st.sound_id = s.id
+    SELECT sound_id, max(created_at) AS last_at FROM corrections WHERE {scope} GROUP BY sound_id)
+"""
+
+
+def _ctes(scope: str) -> str:
+    return (_STATE_CTES.replace("{scope_p}", scope.replace("sound_id", "p.sound_id"))
+            .replace("{scope}", scope))
+
+
+# Which sounds, in which order, which page: ids only (cheap), so paging happens in SQL.
+# Parameters: reviewed, source, tag, since, threshold, sort, limit, offset (NULL: no filter).
+SELECT_IDS = "WITH " + _ctes("TRUE") + """,
+uncertainty AS (
+    SELECT sound_id, min(abs(score - $threshold)) AS uncertainty FROM current GROUP BY sound_id),
+reviewed AS (SELECT DISTINCT sound_id FROM tag_state),
+tagged AS (
+    SELECT sound_id FROM current WHERE tag = $tag
+    UNION SELECT sound_id FROM tag_state WHERE tag = $tag AND action IN ('add', 'confirm'))
+SELECT s.id FROM sounds s
+LEFT JOIN uncertainty u ON u.sound_id = s.id
+LEFT JOIN reviewed r ON r.sound_id = s.id
 LEFT JOIN touched t ON t.sound_id = s.id
-WHERE ($sound_id IS NULL OR s.id = $sound_id)
-  AND ($reviewed IS NULL OR (st.sound_id IS NOT NULL) = $reviewed)
+WHERE ($reviewed IS NULL OR (r.sound_id IS NOT NULL) = $reviewed)
   AND ($source IS NULL OR s.source = $source)
-  AND ($tag IS NULL OR list_contains(pr.predicted_tags, $tag)
-       OR list_contains(st.added, $tag) OR list_contains(st.confirmed, $tag))
+  AND ($tag IS NULL OR s.id IN (SELECT sound_id FROM tagged))
   AND ($since IS NULL OR s.added_at >= $since OR t.last_at >= $since)
-ORDER BY CASE WHEN $sort = 'uncertain' THEN pr.uncertainty END ASC NULLS LAST,
+ORDER BY CASE WHEN $sort = 'uncertain' THEN u.uncertainty END ASC NULLS LAST,
          CASE WHEN $sort = 'oldest' THEN s.id END ASC,
          s.added_at DESC, s.id DESC
 LIMIT $limit OFFSET $offset
 """
+COUNT_IDS = f"SELECT count(*) FROM ({SELECT_IDS})"
 
-COUNT_ROWS = f"SELECT count(*) FROM ({LABEL_ROWS})"  # noqa: S608 (constant SQL, no values)
+# One row per sound with its predictions, tag states and final labels.
+_DETAILS = """,
+model_out AS (
+    SELECT sound_id, any_value(model) AS model,
+           list({'tag': tag, 'score': score} ORDER BY rank) AS pred_list,
+           min(abs(score - $threshold)) AS uncertainty
+    FROM current GROUP BY sound_id),
+states AS (
+    SELECT sound_id,
+           list(tag ORDER BY last_id) FILTER (WHERE action = 'add') AS add_list,
+           list(tag ORDER BY last_id) FILTER (WHERE action = 'remove') AS remove_list,
+           list(tag ORDER BY last_id) FILTER (WHERE action = 'confirm') AS confirm_list
+    FROM tag_state GROUP BY sound_id)
+SELECT s.id, s.source, s.name, s.freesound_id, s.username, s.duration_s, s.audio_path,
+       s.added_at, mo.model,
+       coalesce(mo.pred_list, []) AS predicted,
+       coalesce(st.add_list, []) AS added,
+       coalesce(st.remove_list, []) AS removed,
+       coalesce(st.confirm_list, []) AS confirmed,
+       st.sound_id IS NOT NULL AS reviewed,
+       mo.uncertainty,
+       -- final: predictions at or above the threshold (or confirmed), by score, minus removed;
+       -- then confirmed and added tags not already there, in the order they were given
+       [p.tag FOR p IN predicted
+        IF (p.score >= $threshold OR list_contains(confirmed, p.tag))
+           AND NOT list_contains(removed, p.tag)] AS kept,
+       list_concat(kept, [t FOR t IN list_concat(confirmed, added)
+                          IF NOT list_contains(kept, t)]) AS final
+FROM sounds s
+LEFT JOIN model_out mo ON mo.sound_id = s.id
+LEFT JOIN states st ON st.sound_id = s.id
+WHERE {rows}
+ORDER BY s.id
+"""
+# Parameters: ids (a list of sound ids, or NULL for all), threshold.
+_IDS_SCOPE = "($ids IS NULL OR list_contains($ids, sound_id))"
+LABEL_ROWS = ("WITH " + _ctes(_IDS_SCOPE)
+              + _DETAILS.replace("{rows}", _IDS_SCOPE.replace("sound_id", "s.id")))
+# Column positions in a LABEL_ROWS row.
+(COL_ID, COL_SOURCE, COL_NAME, COL_FREESOUND_ID, COL_USERNAME, COL_DURATION, COL_AUDIO_PATH,
+ COL_ADDED_AT, COL_MODEL, COL_PREDICTED, COL_ADDED, COL_REMOVED, COL_CONFIRMED, COL_REVIEWED,
+ COL_UNCERTAINTY, COL_KEPT, COL_FINAL) = range(17)
+
+# The same rows for the sounds SELECT_IDS picks (parameters: both queries').
+SELECTED_ROWS = ("WITH " + _ctes("TRUE")
+                 + _DETAILS.replace("{rows}", f"s.id IN (SELECT id FROM ({SELECT_IDS}))"))
+
+# The export columns (the jsonl field names), in order.
+EXPORT_ROWS = f"""
+SELECT id AS sound_id, source,
+       CASE WHEN source = 'freesound' THEN freesound_id END AS freesound_id,
+       name, model, predicted, added, removed, confirmed, final, reviewed
+FROM ({SELECTED_ROWS}) ORDER BY id
+"""
+EXPORT_JSONL = f"SELECT to_json(e)::VARCHAR, len(e.final) FROM ({EXPORT_ROWS}) e"
+EXPORT_CSV = f"""
+SELECT sound_id, source, freesound_id, name, model, to_json(predicted)::VARCHAR,
+       to_json(added)::VARCHAR, to_json(removed)::VARCHAR, to_json(confirmed)::VARCHAR,
+       to_json(final)::VARCHAR, CASE WHEN reviewed THEN 'true' ELSE 'false' END,
+       len(final)
+FROM ({EXPORT_ROWS}) ORDER BY sound_id
+"""
+EXPORT_COUNTS = f"SELECT count(*), coalesce(sum(len(final)), 0) FROM ({SELECTED_ROWS})"
 
 SOUND_COLUMNS = ("id", "source", "name", "audio_path", "content_hash", "duration_s",
                  "freesound_id", "username", "license", "url", "description", "created_at",
                  "original_tags", "patch_start", "analysed_s", "added_at")
-SELECT_SOUND = f"SELECT {', '.join(SOUND_COLUMNS)} FROM sounds WHERE id = $id"  # noqa: S608
+SELECT_SOUND = f"SELECT {', '.join(SOUND_COLUMNS)} FROM sounds WHERE id = $id"
 SOUND_BY_PATH_OR_HASH = (
     "SELECT id FROM sounds WHERE audio_path = $path OR content_hash = $hash "
     "ORDER BY (audio_path = $path) DESC, id LIMIT 1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from core.store import queries, writes
@@ -44,9 +45,10 @@ def file_hash(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _row_params(**overrides) -> dict:
-    params = {"sound_id": None, "reviewed": None, "source": None, "tag": None, "since": None,
-              "threshold": 0.5, "sort": "oldest", "limit": None, "offset": 0}
+def _selection(**overrides) -> dict:
+    """Parameters of queries.SELECT_IDS: every filter off, all sounds, oldest first."""
+    params = {"reviewed": None, "source": None, "tag": None, "since": None, "threshold": 0.5,
+              "sort": "oldest", "limit": None, "offset": 0}
     params.update(overrides)
     return params
 
@@ -106,7 +108,7 @@ class TagStore:
               confirm: Sequence[str] = (), user: str = "anonymous",
               threshold: float = 0.5) -> LabelResult:
         """Record a person's changes (normalized tags) and return them with the labels after."""
-        request = LabelRequest(int(sound_id), tuple(add), tuple(remove), tuple(confirm), user)
+        request = LabelRequest(int(sound_id), add, remove, confirm, user)
         batch, result = _prepare(request)
 
         def work(cur):
@@ -141,7 +143,7 @@ class TagStore:
 
     def _labels(self, cur, sound_id: int, threshold: float) -> SoundLabels:
         row = cur.execute(queries.LABEL_ROWS,
-                          _row_params(sound_id=sound_id, threshold=threshold)).fetchone()
+                          {"ids": [sound_id], "threshold": threshold}).fetchone()
         if row is None:
             raise SoundNotFoundError(f"no sound with id {sound_id} in {self.path}")
         return labels_from_row(row, threshold)
@@ -149,21 +151,35 @@ class TagStore:
     def list_sounds(self, query: SoundQuery | None = None) -> list[SoundRow]:
         """One page of sounds, filtered and sorted in SQL."""
         query = query or SoundQuery()
-        rows = self._db.read(lambda cur: cur.execute(
-            queries.LABEL_ROWS, _query_params(query)).fetchall())
-        return [_sound_row(r, query.threshold) for r in rows]
+
+        def work(cur):
+            ids = [r[0] for r in cur.execute(queries.SELECT_IDS, _query_params(query)).fetchall()]
+            rows = cur.execute(queries.LABEL_ROWS,
+                               {"ids": ids, "threshold": query.threshold}).fetchall()
+            by_id = {r[queries.COL_ID]: r for r in rows}
+            return [by_id[i] for i in ids]
+
+        return [_sound_row(r, query.threshold) for r in self._db.read(work)]
 
     def count_sounds(self, query: SoundQuery | None = None) -> int:
         params = {**_query_params(query or SoundQuery()), "limit": None, "offset": 0}
-        return self._db.read(lambda cur: cur.execute(queries.COUNT_ROWS, params).fetchone()[0])
+        return self._db.read(lambda cur: cur.execute(queries.COUNT_IDS, params).fetchone()[0])
 
-    def label_rows(self, reviewed_only: bool = False, since=None,
+    def label_rows(self, reviewed_only: bool = False, since: datetime | None = None,
                    threshold: float = 0.5) -> list[SoundRow]:
         """Every sound (or the reviewed ones, or those added/changed since), oldest first."""
-        params = _row_params(reviewed=True if reviewed_only else None, since=since,
-                             threshold=threshold)
-        rows = self._db.read(lambda cur: cur.execute(queries.LABEL_ROWS, params).fetchall())
+        params = selection_params(reviewed_only, since, threshold)
+        rows = self._db.read(lambda cur: cur.execute(queries.SELECTED_ROWS, params).fetchall())
         return [_sound_row(r, threshold) for r in rows]
+
+    def read_sql(self, sql: str, params: dict, arrow: bool = False):
+        """Rows (or a pyarrow Table) of one of core.store.queries' constant queries."""
+        def work(cur):
+            if arrow:
+                return cur.sql(sql, params=params).to_arrow_table()
+            return cur.execute(sql, params).fetchall()
+
+        return self._db.read(work)
 
     def stats(self) -> dict:
         def work(cur):
@@ -178,9 +194,6 @@ class TagStore:
 def _prepare(request: LabelRequest) -> tuple[tuple, LabelResult]:
     """Normalize the typed tags: the batch to write and what the caller is told about it."""
     lists = dict(zip(ACTIONS, (request.add, request.remove, request.confirm), strict=True))
-    for key, value in lists.items():
-        if isinstance(value, str):
-            raise TypeError(f"{key} takes a list of tags, not a string: {value!r}")
     normalized = {action: normalize_tags(list(tags)) for action, tags in lists.items()}
     clash = {n.tag for n in normalized["add"]} & {n.tag for n in normalized["remove"]}
     clash.discard("")
@@ -197,14 +210,20 @@ def _prepare(request: LabelRequest) -> tuple[tuple, LabelResult]:
     return (request.sound_id, request.user, events), result
 
 
+def selection_params(reviewed_only: bool, since: datetime | None, threshold: float) -> dict:
+    """SELECT_IDS parameters for an export's selection (all sounds, oldest first)."""
+    return _selection(reviewed=True if reviewed_only else None, since=since, threshold=threshold)
+
+
 def _query_params(query: SoundQuery) -> dict:
     tag = normalize_tag(query.tag).tag if query.tag else None
-    return _row_params(reviewed=query.reviewed, source=query.source, tag=tag or None,
-                       threshold=query.threshold, sort=query.sort, limit=query.limit,
-                       offset=query.offset)
+    return _selection(reviewed=query.reviewed, source=query.source, tag=tag or None,
+                      threshold=query.threshold, sort=query.sort, limit=query.limit,
+                      offset=query.offset)
 
 
 def _sound_row(row: tuple, threshold: float) -> SoundRow:
     return SoundRow(id=row[0], source=row[1], name=row[2], freesound_id=row[3], username=row[4],
                     duration_s=row[5], audio_path=row[6], added_at=row[7],
-                    labels=labels_from_row(row, threshold), uncertainty=row[15])
+                    labels=labels_from_row(row, threshold),
+                    uncertainty=row[queries.COL_UNCERTAINTY])

@@ -7,7 +7,7 @@ about a millisecond a row, an Arrow insert of 100,000 rows a few tens of millise
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 import pyarrow as pa
@@ -32,6 +32,8 @@ CORRECTION_SCHEMA = pa.schema([
     ("in_vocabulary", pa.bool_())])
 
 Prediction = tuple[str, float]
+EPOCH = datetime(1970, 1, 1)
+MICROSECOND = timedelta(microseconds=1)
 
 
 class SoundNotFoundError(LookupError):
@@ -44,7 +46,7 @@ def insert_rows(cur: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema,
     if not rows:
         return
     columns = list(zip(*rows, strict=True))
-    data = pa.table([pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)],
+    data = pa.table([_array(c, f.type) for c, f in zip(columns, schema, strict=True)],
                     schema=schema)
     cur.register("incoming_rows", data)
     try:
@@ -52,6 +54,13 @@ def insert_rows(cur: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema,
         cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM incoming_rows")
     finally:
         cur.unregister("incoming_rows")
+
+
+def _array(values: tuple, kind: pa.DataType) -> pa.Array:
+    if pa.types.is_timestamp(kind):  # via integers: pyarrow would import pandas for datetimes
+        micros = [None if v is None else (v - EPOCH) // MICROSECOND for v in values]
+        return pa.array(micros, pa.int64()).cast(kind)
+    return pa.array(values, type=kind)
 
 
 def next_ids(cur: duckdb.DuckDBPyConnection, sequence: str, n: int) -> list[int]:
