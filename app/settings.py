@@ -13,10 +13,12 @@ from pathlib import Path
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
+from core.freesound import DEFAULT_API_URL
 from core.modeldir import default_model_dir
+from core.store import default_db_path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DB = PROJECT_ROOT / "data" / "tags.duckdb"
+DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 API_KEY_NAME = "FREESOUND_API_KEY"
 KEY_HOW_TO = (
     "Set a Freesound API key (free, from https://freesound.org/apiv2/apply) either in "
@@ -31,6 +33,8 @@ class AppSettings:
     audio_dir: Path  # kept uploads go to <audio_dir>/uploads ($TAGGER_AUDIO, else next to the db)
     api_key: str | None  # Freesound API key, or None when neither secret nor env var is set
     api_key_source: str  # "Streamlit secret", "environment variable" or "" when unset
+    api_url: str  # Freesound API base ($FREESOUND_API_URL, else the real API)
+    demo_dir: Path  # the bundled demo sounds, ingested without a key
 
     @property
     def api_key_masked(self) -> str:
@@ -43,10 +47,6 @@ def mask_secret(value: str | None) -> str:
         return "(not set)"
     tail = value[-4:] if len(value) >= 16 else ""
     return "•" * 8 + tail
-
-
-def db_path() -> Path:
-    return Path(os.environ.get("TAGGER_DB") or DEFAULT_DB)
 
 
 def api_key() -> tuple[str | None, str]:
@@ -62,7 +62,8 @@ def api_key() -> tuple[str | None, str]:
 
 
 def resolve_settings() -> AppSettings:
-    db = db_path()
+    db = default_db_path()
     audio = Path(os.environ.get("TAGGER_AUDIO") or db.parent / "audio")
     key, source = api_key()
-    return AppSettings(db, Path(default_model_dir()), audio, key, source)
+    return AppSettings(db, Path(default_model_dir()), audio, key, source,
+                       os.environ.get("FREESOUND_API_URL") or DEFAULT_API_URL, DEMO_DIR)

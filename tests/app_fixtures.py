@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from tests.audio_factory import make_tone_file
 ROOT = Path(__file__).resolve().parent.parent
 MAIN = str(ROOT / "app" / "main.py")
 TIMEOUT_S = 60  # generous: the test machine is shared and busy
+TEXT_KINDS = ("markdown", "caption", "text", "info", "warning", "error", "success", "title",
+              "subheader")
 HOSTILE = "**bold** <script>alert(1)</script> [x](http://evil) $x^2$ :red[red] # head"
 
 
@@ -62,8 +65,11 @@ def add_real_sounds(db: Path, audio_dir: Path, n: int, *, source: str = "freesou
     return ids
 
 
-def texts(at: AppTest) -> str:
-    """Every markdown, caption, text and alert on the page, one per line."""
-    parts = [e.value for kind in ("markdown", "caption", "text", "info", "warning", "error",
-                                  "success", "title", "subheader") for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
+def texts(at: AppTest, kinds: tuple[str, ...] = TEXT_KINDS) -> str:
+    """Every markdown, caption, text and alert on the page, one per line, as sent (escaped)."""
+    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
+
+
+def plain(at: AppTest, kinds: tuple[str, ...] = TEXT_KINDS) -> str:
+    """texts() with markdown backslash escapes taken out: what a reader sees."""
+    return re.sub(r"\\(.)", r"\1", texts(at, kinds))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.store import SoundQuery, TagStore
-from tests.app_fixtures import HOSTILE, add_real_sounds, open_page, point_app_at, texts
+from tests.app_fixtures import HOSTILE, add_real_sounds, open_page, plain, point_app_at, texts
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def card_buttons(at, sound_id: int) -> dict[str, object]:
 def test_empty_store_says_so_and_how_to_set_a_key(app_env):
     at = open_page("feed")
     assert not at.exception
-    page = texts(at)
+    page = plain(at)
     assert "The store is empty" in page
     assert "FREESOUND_API_KEY" in page
 
@@ -32,7 +32,7 @@ def test_cards_show_sounds_newest_first_with_player_and_tags(app_env):
     ids = add_real_sounds(db, audio, 3)
     at = open_page("feed")
     assert not at.exception
-    page = texts(at)
+    page = plain(at)
     assert page.index("tone number 2") < page.index("tone number 1") < page.index("tone number 0")
     assert "3 sounds" in page
     assert len(at.get("audio")) == 3
@@ -83,7 +83,7 @@ def test_out_of_vocabulary_tag_is_kept_marked_with_suggestions(app_env):
     assert "pianoo" in TagStore(db).labels(sid).out_of_vocabulary
     warning = "\n".join(w.value for w in at.warning)
     assert "not one of the model" in warning and "piano" in warning
-    assert "pianoo ∉" in texts(at)
+    assert "pianoo ∉" in plain(at)
 
 
 def test_hostile_remote_text_is_shown_literally(app_env):
@@ -107,15 +107,15 @@ def test_filters_reviewed_tag_and_source(app_env):
     TagStore(db).label(ids[1], add=["dog"], user="someone")
     at = open_page("feed")
     at.segmented_control(key="feed_show").set_value("Reviewed").run()
-    assert "tone number 1" in texts(at) and "tone number 0" not in texts(at)
+    assert "tone number 1" in plain(at) and "tone number 0" not in plain(at)
     at.segmented_control(key="feed_show").set_value("Not reviewed").run()
-    assert "tone number 1" not in texts(at) and "tone number 0" in texts(at)
+    assert "tone number 1" not in plain(at) and "tone number 0" in plain(at)
     at.segmented_control(key="feed_show").set_value("All").run()
     at.selectbox(key="feed_source").set_value("Uploads").run()
-    assert "my upload" in texts(at) and "tone number 0" not in texts(at)
+    assert "my upload" in plain(at) and "tone number 0" not in plain(at)
     at.selectbox(key="feed_source").set_value("All sources").run()
     at.selectbox(key="feed_tag").set_value("dog").run()
-    assert "tone number 1" in texts(at) and "tone number 2" not in texts(at)
+    assert "tone number 1" in plain(at) and "tone number 2" not in plain(at)
     assert not at.exception
 
 
@@ -133,13 +133,62 @@ def test_ten_thousand_sounds_page_in_sql(app_env):
     assert store.count_sounds(SoundQuery()) == 10_000
     at = open_page("feed")
     assert not at.exception
-    assert "10,000 sounds · showing 1–10" in texts(at)
+    assert "10,000 sounds · showing 1–10" in plain(at)
     assert len(at.get("audio")) == 10
     assert at.pagination(key="feed_page").num_pages == 1_000
     at.pagination(key="feed_page").set_value(1_000).run()
-    assert "showing 9,991–10,000" in texts(at)
+    assert "showing 9,991–10,000" in plain(at)
     at.segmented_control(key="feed_sort").set_value("Most uncertain").run()
     assert not at.exception
-    assert "showing 1–10" in texts(at)  # a new sort starts again at the first page
+    assert "showing 1–10" in plain(at)  # a new sort starts again at the first page
     bars = [p.text for p in at.progress if p.text.startswith("piano")]
     assert len(bars) == 10 and all(b.startswith("piano · 0.50") for b in bars)  # on the threshold
+
+
+def test_fetch_now_runs_the_feed_job_against_a_local_api(app_env, monkeypatch):
+    from tests.freesound_server import API_KEY, FakeFreesound
+
+    db, _ = app_env
+    with FakeFreesound(n_sounds=3) as fs:
+        monkeypatch.setenv("FREESOUND_API_URL", fs.api_url)
+        at = open_page("feed", secrets={"FREESOUND_API_KEY": API_KEY})
+        assert not at.button(key="feed_fetch").disabled
+        at.number_input(key="feed_fetch_limit").set_value(3)
+        at.button(key="feed_fetch").click()
+        at.run()
+    assert not at.exception
+    assert "fetched 3, new 3, skipped 0, failed 0" in plain(at, ("success",))
+    assert TagStore(db).count_sounds() == 3
+    assert "Test sound 0 \\<b\\>" in texts(at)  # remote names stay text
+    page = plain(at)
+    assert "3 sounds" in page and "Test sound 0 <b>'quoted'</b>.wav" in page
+    assert API_KEY not in page and API_KEY not in str(dict(at.session_state.items()))
+    assert any(b.proto.url.startswith("https://freesound.org/s/") for b in at.get("link_button"))
+
+
+def test_without_a_key_fetch_is_off_but_a_folder_still_loads(app_env, tmp_path):
+    from tests.audio_factory import make_tone_file
+
+    db, _ = app_env
+    folder = tmp_path / "demo"
+    for i in range(2):
+        make_tone_file(folder / f"demo{i}.flac", seconds=1.0, freq=300.0 + 200 * i, seed=i)
+    at = open_page("feed")
+    assert at.button(key="feed_fetch").disabled
+    assert "No API key set" in plain(at, ("info",))
+    at.text_input(key="feed_folder").set_value(str(folder))
+    at.button(key="feed_load_folder").click()
+    at.run()
+    assert not at.exception
+    assert "new 2" in plain(at, ("success",))
+    assert TagStore(db).count_sounds() == 2
+    assert "**demo0**" in plain(at) and "**demo1**" in plain(at)
+
+
+def test_missing_model_says_so_and_the_cards_still_show(monkeypatch, tmp_path):
+    db = point_app_at(monkeypatch, tmp_path, model_dir=None)
+    add_real_sounds(db, tmp_path / "audio", 1)
+    at = open_page("feed")
+    assert not at.exception
+    assert "No trained model" in plain(at, ("warning",))
+    assert "tone number 0" in plain(at)
