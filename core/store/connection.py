@@ -41,7 +41,7 @@ class StoreBusyError(StoreError):
 class RetryPolicy:
     deadline_s: float = 30.0  # give up (StoreBusyError) after this long
     first_delay_s: float = 0.005  # first backoff sleep
-    max_delay_s: float = 0.25  # backoff never sleeps longer than this
+    max_delay_s: float = 0.05  # backoff never sleeps longer (keep < _Attachment.HANDOFF_S)
     factor: float = 2.0  # growth of the backoff per attempt
 
     def delay(self, attempt: int) -> float:
@@ -72,42 +72,70 @@ def is_retryable(error: BaseException) -> bool:
 
 
 class _Attachment:
-    """One database file attached to the host while at least one operation uses it."""
+    """One database file attached to the host while at least one operation uses it.
 
-    _counter = 0
+    Fairness: overlapping operations keep the file attached, which would lock other processes
+    out for as long as this one stays busy. So after MAX_HOLD_S of continuous attachment, new
+    operations wait for the current ones to finish; the file is detached and left alone for
+    HANDOFF_S (longer than another process's longest backoff sleep) so a waiting process gets
+    its turn.
+    """
+
+    MAX_HOLD_S = 0.5  # continuous attachment after which this process hands the file over
+    HANDOFF_S = 0.1  # how long the file is left free at a hand-over
+
     _registry: dict[str, _Attachment] = {}
     _registry_lock = threading.Lock()
 
-    def __init__(self, path: str):
-        _Attachment._counter += 1
+    def __init__(self, path: str, number: int):
         self.path = path
-        self.alias = f"tagstore_{_Attachment._counter}"
+        self.alias = f"tagstore_{number}"  # generated here, never from input: safe in SQL text
         self.users = 0
         self.attached = False
-        self.lock = threading.Lock()  # guards users / attached / ATTACH / DETACH
+        self.attached_since = 0.0
+        self.draining = False  # True while waiting for current users before a hand-over
+        self.reopen_after = 0.0  # monotonic time before which the file is left free
+        self.cond = threading.Condition()  # guards all of the above, and ATTACH / DETACH
         self.write_lock = threading.Lock()  # one writer at a time in this process
 
     @classmethod
     def for_path(cls, path: str) -> _Attachment:
         with cls._registry_lock:
             if path not in cls._registry:
-                cls._registry[path] = cls(path)
+                cls._registry[path] = cls(path, len(cls._registry) + 1)
             return cls._registry[path]
 
-    def acquire(self) -> None:
-        with self.lock:
-            if not self.attached:
-                self._execute(f"ATTACH ? AS {self.alias}", [self.path])
-                self.attached = True
-            self.users += 1
+    def acquire(self, deadline: float) -> bool:
+        """Join (or start) the attachment; False when `deadline` passed while waiting."""
+        with self.cond:
+            while True:
+                now = time.monotonic()
+                if self.attached and not self.draining:
+                    if self.users and now - self.attached_since > self.MAX_HOLD_S:
+                        self.draining = True
+                        continue
+                    self.users += 1
+                    return True
+                if not self.attached and now >= self.reopen_after:
+                    self._execute(f"ATTACH ? AS {self.alias}", [self.path])  # may raise: retried
+                    self.attached, self.attached_since, self.users = True, now, 1
+                    return True
+                if now >= deadline:
+                    return False
+                wake = self.reopen_after if not self.attached else deadline
+                self.cond.wait(max(0.001, min(wake, deadline) - now))
 
     def release(self) -> None:
         """The last user detaches: DuckDB checkpoints and the file lock goes to other processes."""
-        with self.lock:
+        with self.cond:
             self.users -= 1
             if self.users == 0:
                 self._execute(f"DETACH {self.alias}")
                 self.attached = False
+                if self.draining:
+                    self.draining = False
+                    self.reopen_after = time.monotonic() + self.HANDOFF_S
+                self.cond.notify_all()
 
     @staticmethod
     def _execute(sql: str, params: list | None = None) -> None:
@@ -138,29 +166,31 @@ class Database:
         while True:
             try:
                 with self._writer(deadline) if write else _nothing():
-                    return self._once(fn)
+                    return self._once(fn, deadline)
             except duckdb.Error as e:
                 if not is_retryable(e):
                     raise
                 if time.monotonic() >= deadline:
-                    raise StoreBusyError(
-                        f"{self.path} stayed busy for {self.policy.deadline_s:.0f} s "
-                        f"(another process holds it, or writes kept conflicting): {e}") from e
+                    raise self._busy(f"another process holds it, or writes kept conflicting: {e}"
+                                     ) from e
             time.sleep(min(self.policy.delay(attempt), max(0.0, deadline - time.monotonic())))
             attempt += 1
+
+    def _busy(self, why: str) -> StoreBusyError:
+        return StoreBusyError(f"{self.path} stayed busy for {self.policy.deadline_s:g} s ({why})")
 
     @contextmanager
     def _writer(self, deadline: float):
         if not self._attachment.write_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            raise StoreBusyError(f"{self.path}: other writers in this process kept it busy for "
-                                 f"{self.policy.deadline_s:.0f} s")
+            raise self._busy("other writers in this process")
         try:
             yield
         finally:
             self._attachment.write_lock.release()
 
-    def _once(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        self._attachment.acquire()
+    def _once(self, fn: Callable[[duckdb.DuckDBPyConnection], T], deadline: float) -> T:
+        if not self._attachment.acquire(deadline):
+            raise self._busy("this process kept it busy")
         try:
             cursor = new_cursor()
             try:
