@@ -183,3 +183,14 @@ def test_label_many_is_one_transaction(tmp_path):
     with pytest.raises(LookupError):
         store.label_many([LabelRequest(sid, add=("cat",)), LabelRequest(sid + 99, add=("dog",))])
     assert store.history(sid) == []  # the valid half was not written either
+
+
+def test_real_errors_surface_at_once_and_leave_the_store_usable(tmp_path):
+    store = TagStore(tmp_path / "errors.duckdb", RetryPolicy(deadline_s=60))
+    (sid,) = fill(store, 1)
+    start = time.monotonic()
+    with pytest.raises(duckdb.CatalogException):
+        store.read_sql("SELECT * FROM no_such_table", {})
+    assert time.monotonic() - start < 30  # not retried until the deadline
+    store.label(sid, add=["cat"])
+    assert store.labels(sid).added == ["cat"]

@@ -63,12 +63,19 @@ def new_cursor() -> duckdb.DuckDBPyConnection:
         return _host.cursor()
 
 
+def fetch_one(result: duckdb.DuckDBPyConnection) -> tuple | None:
+    """The first row of a result, reading it to the end (DuckDB refuses some work on a
+    connection whose last result was left unfinished, as fetchone() leaves it)."""
+    rows = result.fetchall()
+    return rows[0] if rows else None
+
+
 def is_retryable(error: BaseException) -> bool:
     """Lock held by another process, or a write-write conflict between transactions."""
+    text = str(error).lower()
     if isinstance(error, duckdb.TransactionException):
-        return True
-    text = str(error)
-    return isinstance(error, duckdb.IOException) and "lock" in text.lower()
+        return "conflict" in text
+    return isinstance(error, duckdb.IOException) and "lock" in text
 
 
 class _Attachment:

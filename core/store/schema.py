@@ -6,7 +6,7 @@ file made by an older version applies the missing migrations; data is never drop
 file from a newer version is refused rather than guessed at.
 
 History:
-  1  sounds, predictions, corrections (append-only), id sequences
+  1  sounds, predictions, corrections (append-only)
   2  Freesound metadata (description, created_at, original tags), the analysed patch
      (patch_start, analysed_s), prediction time, and correction provenance (original text,
      in_vocabulary)
@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from core.store.connection import StoreError
+from core.store.connection import StoreError, fetch_one
 from core.vocabulary import load_vocabulary
 
 V1 = """
@@ -29,9 +29,6 @@ CREATE TABLE IF NOT EXISTS schema_version (
     description VARCHAR NOT NULL,
     applied_at TIMESTAMP NOT NULL
 );
-CREATE SEQUENCE IF NOT EXISTS sound_ids START 1;
-CREATE SEQUENCE IF NOT EXISTS correction_ids START 1;
-CREATE SEQUENCE IF NOT EXISTS correction_batches START 1;
 CREATE TABLE IF NOT EXISTS sounds (
     id BIGINT PRIMARY KEY,
     source VARCHAR NOT NULL,
@@ -110,11 +107,11 @@ class SchemaVersionError(StoreError):
 
 def current_version(cur: duckdb.DuckDBPyConnection) -> int:
     """0 for an empty file (no schema_version table yet)."""
-    exists = cur.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = "
-                         "current_database() AND table_name = 'schema_version'").fetchone()[0]
+    exists = fetch_one(cur.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = "
+                         "current_database() AND table_name = 'schema_version'"))[0]
     if not exists:
         return 0
-    return cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+    return fetch_one(cur.execute("SELECT coalesce(max(version), 0) FROM schema_version"))[0]
 
 
 def migrate(cur: duckdb.DuckDBPyConnection) -> int:

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from core.store import queries, writes
-from core.store.connection import Database, RetryPolicy
+from core.store.connection import Database, RetryPolicy, fetch_one
 from core.store.labels import labels_from_row
 from core.store.models import (
     ACTIONS,
@@ -75,13 +75,13 @@ class TagStore:
         return self._db.write(lambda cur: writes.add_sounds(cur, items, utc_now()))
 
     def has_freesound_id(self, freesound_id: int) -> bool:
-        return self._db.read(lambda cur: cur.execute(
+        return self._db.read(lambda cur: fetch_one(cur.execute(
             "SELECT count(*) > 0 FROM sounds WHERE freesound_id = $f",
-            {"f": int(freesound_id)}).fetchone()[0])
+            {"f": int(freesound_id)}))[0])
 
     def get_sound(self, sound_id: int) -> Sound:
-        row = self._db.read(lambda cur: cur.execute(
-            queries.SELECT_SOUND, {"id": int(sound_id)}).fetchone())
+        row = self._db.read(lambda cur: fetch_one(cur.execute(
+            queries.SELECT_SOUND, {"id": int(sound_id)})))
         if row is None:
             raise SoundNotFoundError(f"no sound with id {sound_id} in {self.path}")
         d = dict(zip(queries.SOUND_COLUMNS, row, strict=True))
@@ -99,8 +99,8 @@ class TagStore:
         path = Path(ref)
         resolved = str(path.resolve()) if path.exists() else str(ref)
         digest = file_hash(path) if path.is_file() else str(ref)
-        row = self._db.read(lambda cur: cur.execute(
-            queries.SOUND_BY_PATH_OR_HASH, {"path": resolved, "hash": digest}).fetchone())
+        row = self._db.read(lambda cur: fetch_one(cur.execute(
+            queries.SOUND_BY_PATH_OR_HASH, {"path": resolved, "hash": digest})))
         return self.get_sound(row[0]) if row else None
 
     # --- corrections --------------------------------------------------------------------------
@@ -142,8 +142,8 @@ class TagStore:
         return self._db.read(lambda cur: self._labels(cur, int(sound_id), threshold))
 
     def _labels(self, cur, sound_id: int, threshold: float) -> SoundLabels:
-        row = cur.execute(queries.LABEL_ROWS,
-                          {"ids": [sound_id], "threshold": threshold}).fetchone()
+        row = fetch_one(cur.execute(queries.LABEL_ROWS,
+                          {"ids": [sound_id], "threshold": threshold}))
         if row is None:
             raise SoundNotFoundError(f"no sound with id {sound_id} in {self.path}")
         return labels_from_row(row, threshold)
@@ -163,7 +163,7 @@ class TagStore:
 
     def count_sounds(self, query: SoundQuery | None = None) -> int:
         params = {**_query_params(query or SoundQuery()), "limit": None, "offset": 0}
-        return self._db.read(lambda cur: cur.execute(queries.COUNT_IDS, params).fetchone()[0])
+        return self._db.read(lambda cur: fetch_one(cur.execute(queries.COUNT_IDS, params))[0])
 
     def label_rows(self, reviewed_only: bool = False, since: datetime | None = None,
                    threshold: float = 0.5) -> list[SoundRow]:
@@ -183,7 +183,7 @@ class TagStore:
 
     def stats(self) -> dict:
         def work(cur):
-            return cur.execute(queries.STATS).fetchone(), cur.execute(
+            return fetch_one(cur.execute(queries.STATS)), cur.execute(
                 queries.SOUNDS_BY_SOURCE).fetchall()
 
         (sounds, reviewed, corrections, undos, predictions), by_source = self._db.read(work)

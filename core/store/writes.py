@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import duckdb
 import pyarrow as pa
 
+from core.store.connection import fetch_one
 from core.store.models import SoundInfo
 from core.store.queries import LAST_UNDOABLE_BATCH
 
@@ -49,11 +50,9 @@ def insert_rows(cur: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema,
     data = pa.table([_array(c, f.type) for c, f in zip(columns, schema, strict=True)],
                     schema=schema)
     cur.register("incoming_rows", data)
-    try:
-        names = ", ".join(schema.names)
-        cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM incoming_rows")
-    finally:
-        cur.unregister("incoming_rows")
+    names = ", ".join(schema.names)
+    cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM incoming_rows")
+    cur.unregister("incoming_rows")  # (on error the cursor, and this view, is closed anyway)
 
 
 def _array(values: tuple, kind: pa.DataType) -> pa.Array:
@@ -63,12 +62,14 @@ def _array(values: tuple, kind: pa.DataType) -> pa.Array:
     return pa.array(values, type=kind)
 
 
-def next_ids(cur: duckdb.DuckDBPyConnection, sequence: str, n: int) -> list[int]:
-    """`n` fresh values of a sequence (a constant name), in increasing order."""
-    if n == 0:
-        return []
-    rows = cur.execute(f"SELECT nextval('{sequence}') FROM range($n)", {"n": n}).fetchall()
-    return sorted(r[0] for r in rows)
+def next_ids(cur: duckdb.DuckDBPyConnection, table: str, column: str, n: int) -> list[int]:
+    """`n` fresh ids after the largest in `table`.`column` (constant names).
+
+    Safe because writes never overlap: one writer per process (a lock) and one process per
+    file (DuckDB's file lock); nothing is ever deleted, so ids are never reused.
+    """
+    last = fetch_one(cur.execute(f"SELECT coalesce(max({column}), 0) FROM {table}"))[0]
+    return list(range(last + 1, last + 1 + n))
 
 
 def add_sounds(cur: duckdb.DuckDBPyConnection,
@@ -83,7 +84,7 @@ def add_sounds(cur: duckdb.DuckDBPyConnection,
     known = dict(cur.execute("SELECT content_hash, id FROM sounds WHERE content_hash IN "
                              "(SELECT unnest($h))", {"h": hashes}).fetchall())
     fresh = list(dict.fromkeys(h for h in hashes if h not in known))
-    ids = dict(zip(fresh, next_ids(cur, "sound_ids", len(fresh)), strict=True))
+    ids = dict(zip(fresh, next_ids(cur, "sounds", "id", len(fresh)), strict=True))
     sound_rows, out, written = [], [], set()
     for info, _, _ in items:
         h = info.content_hash
@@ -137,8 +138,8 @@ def add_corrections(cur: duckdb.DuckDBPyConnection,
     missing = {b[0] for b in batches} - existing_sound_ids(cur, [b[0] for b in batches])
     if missing:
         raise SoundNotFoundError(f"no sound with id {sorted(missing)[0]} in the store")
-    batch_ids = next_ids(cur, "correction_batches", len(batches))
-    event_ids = iter(next_ids(cur, "correction_ids", sum(len(b[2]) for b in batches)))
+    batch_ids = next_ids(cur, "corrections", "batch", len(batches))
+    event_ids = iter(next_ids(cur, "corrections", "id", sum(len(b[2]) for b in batches)))
     rows = [(next(event_ids), batch, sound_id, user, action, tag, now, None, original, in_vocab)
             for batch, (sound_id, user, events) in zip(batch_ids, batches, strict=True)
             for action, tag, original, in_vocab in events]
@@ -147,14 +148,14 @@ def add_corrections(cur: duckdb.DuckDBPyConnection,
 
 def undo_last(cur: duckdb.DuckDBPyConnection, sound_id: int, user: str, now: datetime) -> bool:
     """Take back `user`'s last correction batch still in effect, as new 'undo' events."""
-    row = cur.execute(LAST_UNDOABLE_BATCH, {"sound_id": sound_id, "user": user}).fetchone()
+    row = fetch_one(cur.execute(LAST_UNDOABLE_BATCH, {"sound_id": sound_id, "user": user}))
     if row is None:
         return False
     batch = row[0]
     events = cur.execute("SELECT tag, coalesce(in_vocabulary, FALSE) FROM corrections "
                          "WHERE batch = $b ORDER BY id", {"b": batch}).fetchall()
-    (undo_batch,) = next_ids(cur, "correction_batches", 1)
-    ids = next_ids(cur, "correction_ids", len(events))
+    (undo_batch,) = next_ids(cur, "corrections", "batch", 1)
+    ids = next_ids(cur, "corrections", "id", len(events))
     rows = [(i, undo_batch, sound_id, user, "undo", tag, now, batch, tag, in_vocab)
             for i, (tag, in_vocab) in zip(ids, events, strict=True)]
     insert_rows(cur, "corrections", CORRECTION_SCHEMA, rows)
