@@ -194,3 +194,20 @@ def test_real_errors_surface_at_once_and_leave_the_store_usable(tmp_path):
     assert time.monotonic() - start < 30  # not retried until the deadline
     store.label(sid, add=["cat"])
     assert store.labels(sid).added == ["cat"]
+
+
+def test_a_forked_child_process_can_use_the_store(tmp_path):
+    store = TagStore(tmp_path / "fork.duckdb")
+    (sid,) = fill(store, 1)
+    store.labels(sid)  # this process's DuckDB instance exists before the fork
+    pid = os.fork()
+    if pid == 0:  # the child: a fresh instance, the parent's is left alone
+        code = 1
+        try:
+            TagStore(tmp_path / "fork.duckdb").label(sid, add=["cat"], user="child")
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert store.labels(sid).added == ["cat"]

@@ -15,6 +15,7 @@ other process out. So nothing here keeps a file open between operations:
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -61,6 +62,17 @@ def new_cursor() -> duckdb.DuckDBPyConnection:
         if _host is None:
             _host = duckdb.connect(":memory:")
         return _host.cursor()
+
+
+_inherited: list = []  # a parent's DuckDB objects, kept alive: destroying them in a child crashes
+
+
+def _forget_after_fork() -> None:
+    """A forked child must not use its parent's DuckDB instance: start afresh."""
+    global _host
+    _inherited.append(_host)
+    _host = None
+    _Attachment._registry = {}
 
 
 def fetch_one(result: duckdb.DuckDBPyConnection) -> tuple | None:
@@ -226,3 +238,6 @@ def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:
 @contextmanager
 def _nothing():
     yield
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
