@@ -95,7 +95,7 @@ WHERE {rows}
 ORDER BY s.id
 """
 # Parameters: ids (a list of sound ids, or NULL for all), threshold.
-_IDS_SCOPE = "($ids IS NULL OR list_contains($ids, sound_id))"
+_IDS_SCOPE = "($ids IS NULL OR sound_id IN (SELECT unnest($ids)))"
 LABEL_ROWS = ("WITH " + _ctes(_IDS_SCOPE)
               + _DETAILS.replace("{rows}", _IDS_SCOPE.replace("sound_id", "s.id")))
 # Column positions in a LABEL_ROWS row.
@@ -128,6 +128,7 @@ SOUND_COLUMNS = ("id", "source", "name", "audio_path", "content_hash", "duration
                  "freesound_id", "username", "license", "url", "description", "created_at",
                  "original_tags", "patch_start", "analysed_s", "added_at")
 SELECT_SOUND = f"SELECT {', '.join(SOUND_COLUMNS)} FROM sounds WHERE id = $id"
+HAS_FREESOUND_ID = "SELECT count(*) > 0 FROM sounds WHERE freesound_id = $f"
 SOUND_BY_PATH_OR_HASH = (
     "SELECT id FROM sounds WHERE audio_path = $path OR content_hash = $hash "
     "ORDER BY (audio_path = $path) DESC, id LIMIT 1")

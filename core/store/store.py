@@ -76,8 +76,7 @@ class TagStore:
 
     def has_freesound_id(self, freesound_id: int) -> bool:
         return self._db.read(lambda cur: fetch_one(cur.execute(
-            "SELECT count(*) > 0 FROM sounds WHERE freesound_id = $f",
-            {"f": int(freesound_id)}))[0])
+            queries.HAS_FREESOUND_ID, {"f": int(freesound_id)}))[0])
 
     def get_sound(self, sound_id: int) -> Sound:
         row = self._db.read(lambda cur: fetch_one(cur.execute(
