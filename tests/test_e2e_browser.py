@@ -1,0 +1,225 @@
+"""End to end in a real browser: `streamlit run` on 127.0.0.1, Debian's Chromium driven by Playwright.
+
+A person uploads a generated sound, sees its tags, keeps it in the library, corrects its tags, and
+the DuckDB file holds the correction. Every page is visited and photographed into
+test-output/screenshots/. Without /usr/bin/chromium this FAILS (`make test` installs it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from core.modeldir import DEFAULT_MODEL_DIR, WEIGHTS
+from core.store import TagStore
+from tests.audio_factory import make_tone_file
+from tests.conftest import make_model_dir
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "test-output" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SERVER_START_S = 180  # generous: two busy cores, and the first import of torch is slow
+STEP_MS = 90_000  # any one step in the browser (a first render, tagging a file)
+VIEWPORT = {"width": 1440, "height": 1000}
+MAX_SHOT_H = 3200  # pixels: screenshots of long pages stop here
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if requests.get(f"{url}/_stcore/health", timeout=5).text.strip() == "ok":
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"streamlit did not answer within {SERVER_START_S} s:\n{log.read_text()[-3000:]}")
+
+
+def write_run(runs: Path) -> None:
+    """A finished run's JSON-lines log, so the training monitor has curves to draw."""
+    run = runs / "e2e-run"
+    run.mkdir(parents=True)
+    lines = [{"event": "epoch", "epoch": e, "train_loss": 0.2 / e, "val_loss": 0.25 / e ** 0.7,
+              "val_roc_auc_macro": 0.80 + 0.03 * e, "val_pr_auc_macro": 0.3 + 0.08 * e}
+             for e in range(1, 6)] + [{"event": "done", "best_epoch": 5}]
+    (run / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+
+
+def the_model(tmp: Path) -> Path:
+    """The bundled model when it is there, else a tiny random one (the plumbing is the same)."""
+    if (DEFAULT_MODEL_DIR / WEIGHTS).is_file():
+        return DEFAULT_MODEL_DIR
+    return make_model_dir(tmp / "models" / "tiny")
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory) -> Iterator[dict]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    write_run(tmp / "runs")
+    env = {**os.environ, "TAGGER_DB": str(tmp / "tags.duckdb"), "TAGGER_AUDIO": str(tmp / "audio"),
+           "TAGGER_MODEL": str(the_model(tmp)), "TAGGER_RUNS": str(tmp / "runs"),
+           "TAGGER_USER": "e2e", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env.pop("FREESOUND_API_KEY", None)
+    port, log = free_port(), tmp / "streamlit.log"
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+           "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc, log)
+        yield {"url": url, "db": Path(env["TAGGER_DB"]), "tmp": tmp, "log": log}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: the end-to-end test needs Debian's Chromium. "
+                    "Install it with `scripts/apt-install.sh chromium` (`make test` does).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
+    context.set_default_timeout(STEP_MS)
+    pg = context.new_page()
+    yield pg
+    shoot(pg, f"last-state-{request.node.name}")  # what the browser showed at the end (or failure)
+    context.close()
+
+
+def settle(page) -> None:
+    """Wait until the script run is over: Streamlit's running indicator is gone."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=STEP_MS)
+    page.wait_for_timeout(300)
+
+
+def open_page(page, base: str, path: str, heading: str) -> None:
+    page.goto(f"{base}/{path}")
+    page.get_by_role("heading", name=heading).first.wait_for()
+    settle(page)
+    no_exception(page)
+
+
+def no_exception(page) -> None:
+    errors = page.locator('[data-testid="stException"]')
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def content_height(page) -> int:
+    """Height of the page's content once it stops growing (fragments and images arrive late)."""
+    js = "() => document.querySelector('[data-testid=\"stMainBlockContainer\"]')?.scrollHeight ?? 0"
+    last = -1
+    for _ in range(40):
+        page.wait_for_timeout(400)
+        height = int(page.evaluate(js))
+        if height == last:
+            break
+        last = height
+    return last
+
+
+def shoot(page, name: str) -> Path:
+    """The whole page: Streamlit scrolls inside its own container, so the viewport grows to fit."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    out = SHOTS / f"{name}.png"
+    height = max(VIEWPORT["height"], min(content_height(page) + 120, MAX_SHOT_H))
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
+    page.wait_for_timeout(500)  # let charts re-layout to the new size
+    page.locator('[data-testid="stSkeleton"]').first.wait_for(state="detached")
+    page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollTo(0, 0)")
+    page.screenshot(path=str(out))
+    page.set_viewport_size(VIEWPORT)
+    return out
+
+
+def test_upload_keep_and_correct_lands_in_the_store(app_server, page, tmp_path):
+    base, db = app_server["url"], app_server["db"]
+    sound = make_tone_file(tmp_path / "e2e tone.wav", seconds=3.0, freq=330.0)
+    open_page(page, base, "upload", "Upload and tag")
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(sound))
+    page.get_by_text("Top tags").wait_for()
+    page.get_by_text("e2e tone.wav").first.wait_for()
+    page.locator('[data-testid="stImage"] img').first.wait_for()  # the spectrogram
+    settle(page)
+    shoot(page, "upload")
+
+    page.get_by_role("button", name="Keep in library").click()
+    kept = page.get_by_text(re.compile(r"In the library as sound #\d+"))
+    kept.wait_for()
+    sound_id = int(re.search(r"#(\d+)", kept.inner_text()).group(1))
+    settle(page)
+
+    remove = page.locator(f'[class*="st-key-upload_{sound_id}_"][class*="_remove"]').first
+    tag = re.search(rf"st-key-upload_{sound_id}_(\w+?)_remove", remove.get_attribute("class")).group(1)
+    remove.locator("button:visible").first.click()
+    page.get_by_text(re.compile(r"^Reviewed ·")).wait_for()
+    settle(page)
+    add = page.locator(f".st-key-upload_{sound_id}_add input")
+    add.click()
+    add.fill("guit")  # the autocomplete over the 1000 tags offers the matches
+    page.get_by_role("option", name="guitar", exact=True).click()
+    page.get_by_text(re.compile(r"final tags: .*\bguitar\b")).wait_for()
+    page.keyboard.press("Escape")  # close the autocomplete list
+    settle(page)
+    no_exception(page)
+    shoot(page, "upload-corrected")
+
+    labels = TagStore(db).labels(sound_id)
+    assert tag in labels.removed and tag not in labels.final
+    assert "guitar" in labels.added and "guitar" in labels.final
+
+
+def test_every_page_renders_in_the_browser(app_server, page):
+    base = app_server["url"]
+    open_page(page, base, "", "Freesound Tagger")
+    shoot(page, "home")
+    open_page(page, base, "feed", "Feed and review")
+    shoot(page, "feed")
+    open_page(page, base, "training", "Training monitor")
+    page.get_by_text("e2e-run").first.wait_for()
+    page.get_by_text("5 epochs logged").wait_for()
+    page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
+                 ).first.wait_for()
+    shoot(page, "training")
+    open_page(page, base, "export", "Export")
+    page.get_by_text("Sounds to write").wait_for()
+    shoot(page, "export")
