@@ -10,7 +10,7 @@ DB      ?= data/tags.duckdb
 APT_TEST   := ffmpeg chromium chromium-driver
 APT_CORPUS := fluidsynth fluid-soundfont-gm timgm6mb-soundfont espeak-ng sox sonic-pi-samples
 
-.PHONY: run test test-slow lint corpus model bench clean
+.PHONY: run demo test test-slow lint corpus model bench clean
 
 $(BIN)/.installed: requirements.txt
 	$(PY) -m venv $(VENV)
@@ -22,8 +22,13 @@ $(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-run: $(BIN)/.installed
+run: $(BIN)/.installed demo
 	TAGGER_DB=$(DB) $(BIN)/streamlit run app/main.py --server.port $(PORT) --server.headless true
+
+# The demo sounds (data/demo: CC0, see CREDITS.md), tagged by models/default, into a store that
+# holds no sounds yet; a store that has some is left alone. Fails clearly when no model is there.
+demo: $(BIN)/.installed
+	$(BIN)/python -m core feed --source folder:data/demo --db $(DB) --if-empty
 
 test: $(BIN)/.installed-dev
 	scripts/apt-install.sh $(APT_TEST) $(APT_CORPUS)
