@@ -18,6 +18,9 @@ from core.features import HOP_LENGTH, PATCH_FRAMES, extract_patches
 FRAME_S = HOP_LENGTH / SAMPLE_RATE  # seconds per spectrogram frame
 FIG_SIZE = (7.0, 2.2)  # inches: a wide, low strip that fits on a card
 DPI = 110
+BACKGROUND = "#1f242c"  # the theme's secondary background (.streamlit/config.toml)
+FOREGROUND = "#c9d1d9"  # axis text and ticks
+PATCH_COLOUR = "#00e5ff"  # outline of the analysed patch
 
 
 @dataclass(frozen=True)
@@ -42,22 +45,29 @@ def spectrogram_png(spec: Spectrogram) -> bytes:
     """A PNG strip: time in seconds, mel bands, the analysed patch outlined and the rest dimmed."""
     end = min(spec.logmel.shape[1], max(spec.audio_frames, spec.patch_start + PATCH_FRAMES))
     shown = spec.logmel[:, :end]  # (n_mels, shown frames)
-    fig = Figure(figsize=FIG_SIZE, dpi=DPI)
+    fig = Figure(figsize=FIG_SIZE, dpi=DPI, facecolor=BACKGROUND)
     ax = fig.add_subplot()
     extent = (0.0, end * FRAME_S, 0, shown.shape[0])
     ax.imshow(shown, origin="lower", aspect="auto", cmap="magma", extent=extent,
               vmin=np.percentile(shown, 5), vmax=shown.max())
     x0, width = spec.patch_start * FRAME_S, PATCH_FRAMES * FRAME_S
-    ax.add_patch(Rectangle((x0, 0), width, shown.shape[0], fill=False, edgecolor="#00e5ff",
+    ax.add_patch(Rectangle((x0, 0), width, shown.shape[0], fill=False, edgecolor=PATCH_COLOUR,
                            linewidth=2.0))
     for lo, hi in ((0.0, x0), (x0 + width, end * FRAME_S)):
         if hi > lo:
             ax.axvspan(lo, hi, color="black", alpha=0.35, linewidth=0)
-    ax.set_xlabel("seconds", fontsize=8)
-    ax.set_ylabel("mel band", fontsize=8)
-    ax.tick_params(labelsize=7)
-    ax.set_title(f"analysed patch: {x0:.2f}–{x0 + width:.2f} s (96 frames)", fontsize=8, loc="left")
+    _style(ax)
+    ax.set_title(f"analysed patch: {x0:.2f}–{x0 + width:.2f} s (96 frames)", fontsize=8, loc="left",
+                 color=FOREGROUND)
     fig.tight_layout(pad=0.3)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
+
+
+def _style(ax) -> None:
+    ax.set_xlabel("seconds", fontsize=8, color=FOREGROUND)
+    ax.set_ylabel("mel band", fontsize=8, color=FOREGROUND)
+    ax.tick_params(labelsize=7, colors=FOREGROUND)
+    for spine in ax.spines.values():
+        spine.set_color(FOREGROUND)

@@ -86,14 +86,14 @@ def _on_undo(store: TagStore, sound_id: int, msg_key: str) -> None:
 
 
 def _tag_row(store: TagStore, sound_id: int, line: TagLine, prefix: str, msg_key: str) -> None:
-    name, bar, ok, drop = st.columns([3, 4, 1, 1], vertical_alignment="center")
+    name, bar, ok, drop = st.columns([3, 3, 1, 1], vertical_alignment="center")
     mark = "" if line.in_vocabulary else " ∉"
     shown = escape_markdown(line.tag) + mark
     name.markdown(f"~~{shown}~~" if line.state == "removed" else
                   f"**{shown}**" if line.state in ("confirmed", "added") else shown)
     with bar:
         if line.score is not None:
-            score_bar(line.tag, line.score, STATE_NOTE[line.state])
+            score_bar(None, line.score, STATE_NOTE[line.state])
         else:
             st.caption(STATE_NOTE[line.state])
     key = f"{prefix}_{sound_id}_{line.tag}"

@@ -1,32 +1,26 @@
 """Model directories and their test figures, for the training monitor. No widgets.
 
-A model directory's metrics.json holds the test table (ROC-AUC and PR-AUC, macro and micro,
-subset accuracy) and the average precision of each tag; here they become tables beside the
-course project's reference figures.
+A model directory's metrics.json (written by `python -m core evaluate` / `export-model`) holds the
+primary test table at the top level (the course's five figures, `data`, `n_clips`, `n_tags`),
+`per_tag_ap` and `per_tag_positives`, and every evaluation by data file under `evaluations`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from core.metrics import TABLE_HEADERS, TABLE_KEYS
 from core.modeldir import CARD, CONFIG, DEFAULT_MODEL_DIR, METRICS
 
 MODELS_ROOT = DEFAULT_MODEL_DIR.parent
-# The course project's CNN on the COALA test file (shared/coala/README.md): (label, key, value).
-COURSE_REFERENCE = (
-    ("ROC-AUC macro", "roc_auc_macro", 0.938),
-    ("ROC-AUC micro", "roc_auc_micro", 0.966),
-    ("PR-AUC macro", "pr_auc_macro", 0.415),
-    ("PR-AUC micro", "pr_auc_micro", 0.543),
-    ("subset accuracy", "subset_accuracy", 0.249),
-)
-PER_TAG_KEYS = ("per_tag_ap", "per_tag", "tag_ap", "ap_per_tag")  # where per-tag AP may live
+COURSE_COLUMN = "course CNN (COALA test)"
+# The course project's CNN on the COALA `_val` file (shared/coala/README.md), in TABLE_KEYS order.
+COURSE_REFERENCE = dict(zip(TABLE_KEYS, (0.938, 0.966, 0.415, 0.543, 0.249), strict=True))
 
 
 @dataclass(frozen=True)
@@ -44,16 +38,17 @@ def models_root() -> Path:
 
 
 def list_models(root: Path | None = None) -> list[ModelEntry]:
-    """Model directories (a config.json inside) under `root`, the default model first."""
+    """Model directories (a config.json inside) under `root`, the model in use first."""
     root = Path(root) if root else models_root()
     if not root.is_dir():
         return []
+    in_use = Path(os.environ.get("TAGGER_MODEL") or DEFAULT_MODEL_DIR).name
     found = [read_model(p) for p in sorted(root.iterdir()) if (p / CONFIG).is_file()]
-    return sorted(found, key=lambda m: (m.name != "default", m.name))
+    return sorted(found, key=lambda m: (m.name != in_use, m.name))
 
 
 def read_model(path: Path) -> ModelEntry:
-    metrics = {}
+    metrics: object = {}
     if (path / METRICS).is_file():
         try:
             metrics = json.loads((path / METRICS).read_text())
@@ -63,57 +58,39 @@ def read_model(path: Path) -> ModelEntry:
     return ModelEntry(path.name, path, metrics if isinstance(metrics, dict) else {}, card)
 
 
-def _norm(key: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", key.lower())
-
-
-def _flat_numbers(obj: dict, prefix: str = "") -> dict[str, float]:
-    """Nested dict -> {normalized key path: number}; per-tag tables are left out."""
-    out: dict[str, float] = {}
-    for key, value in obj.items():
-        if isinstance(value, dict) and key not in PER_TAG_KEYS:
-            out.update(_flat_numbers(value, prefix + str(key) + "."))
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            out[_norm(str(key))] = float(value)
-            out.setdefault(_norm(prefix + str(key)), float(value))
+def evaluations(metrics: dict) -> dict[str, dict]:
+    """Column label -> evaluation entry; the primary one (top level) first."""
+    if not all(k in metrics for k in TABLE_KEYS):
+        return {}
+    primary = Path(str(metrics.get("data") or "test")).name
+    out = {primary: metrics}
+    for name, entry in (metrics.get("evaluations") or {}).items():
+        if isinstance(entry, dict) and name not in out and all(k in entry for k in TABLE_KEYS):
+            out[name] = entry
     return out
 
 
 def test_table(metrics: dict) -> pd.DataFrame:
-    """One row per figure: this model's value, the course's, and the difference."""
-    flat = _flat_numbers(metrics)
-    rows = []
-    for label, key, ref in COURSE_REFERENCE:
-        value = flat.get(_norm(key))
-        rows.append({"metric": label, "this model": value, "course CNN": ref,
-                     "difference": None if value is None else value - ref})
-    return pd.DataFrame(rows).set_index("metric")
+    """Rows: the course's five figures; columns: each evaluation of this model, then the course."""
+    columns = {name: [_number(entry.get(k)) for k in TABLE_KEYS]
+               for name, entry in evaluations(metrics).items()}
+    columns[COURSE_COLUMN] = [COURSE_REFERENCE[k] for k in TABLE_KEYS]
+    return pd.DataFrame(columns, index=pd.Index(TABLE_HEADERS, name="metric"))
 
 
 def per_tag_ap(metrics: dict) -> pd.DataFrame:
-    """Per-tag average precision, highest first: columns tag, AP (and support when given)."""
-    table = _find_per_tag(metrics)
-    rows = []
-    for tag, value in table.items():
-        if isinstance(value, dict):
-            ap = value.get("ap", value.get("AP"))
-            rows.append({"tag": str(tag), "AP": ap, "support": value.get("support")})
-        else:
-            rows.append({"tag": str(tag), "AP": value})
-    frame = pd.DataFrame(rows, columns=["tag", "AP", "support"])
-    frame = frame[pd.to_numeric(frame["AP"], errors="coerce").notna()].astype({"AP": float})
-    if frame["support"].isna().all():
-        frame = frame.drop(columns="support")
-    return frame.sort_values("AP", ascending=False, ignore_index=True)
+    """Per-tag average precision, highest first: tag, AP and (when known) positive test clips."""
+    ap = metrics.get("per_tag_ap") or {}
+    positives = metrics.get("per_tag_positives") or {}
+    rows = [{"tag": str(tag), "AP": _number(value), "test clips": positives.get(tag)}
+            for tag, value in ap.items() if _number(value) is not None]
+    frame = pd.DataFrame(rows, columns=["tag", "AP", "test clips"])
+    if frame["test clips"].isna().all():
+        frame = frame.drop(columns="test clips")
+    return frame.sort_values(["AP", "tag"], ascending=[False, True], ignore_index=True)
 
 
-def _find_per_tag(metrics: dict) -> dict:
-    for key in PER_TAG_KEYS:
-        if isinstance(metrics.get(key), dict):
-            return metrics[key]
-    for value in metrics.values():
-        if isinstance(value, dict):
-            found = _find_per_tag(value)
-            if found:
-                return found
-    return {}
+def _number(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == value:
+        return float(value)
+    return None

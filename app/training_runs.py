@@ -1,13 +1,13 @@
-"""Training runs on disk, read for the training monitor: run folders, their JSON-lines logs. No widgets.
+"""Training runs on disk, read for the training monitor. No widgets.
 
-A run folder (runs/NAME/) holds a JSON-lines log with one record per line; epoch records carry an
-"epoch" number and the figures of that epoch, and a final record marks the run as finished. The
-log may be growing while we read it: a half-written last line is skipped, never an error.
+A run folder (runs/NAME/, written by `python -m core train`) holds log.jsonl: a "start" record
+(config, data sizes, device), one "epoch" record per epoch (losses, validation figures, time,
+samples/s) and an "end" record when the run is over. The log may be growing while we read it:
+a half-written last line is skipped, never an error.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -15,40 +15,50 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.train import BEST, CONFIG, LAST, LOG, read_log
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUNS = PROJECT_ROOT / "runs"
-LOG_NAMES = ("log.jsonl", "metrics.jsonl", "history.jsonl")  # tried first, then any *.jsonl
-STALE_AFTER_S = 30 * 60  # an unfinished log untouched this long is shown as stopped, not live
-DONE_EVENTS = frozenset({"done", "finished", "end", "stopped", "early_stop"})
+STALE_AFTER_S = 30 * 60  # an unfinished log untouched this long, with no live process: stopped
+PID_FILE = "train.pid"  # written by the app when it starts a run: the process to follow
+OUTPUT_FILE = "train.out"  # that process's terminal output (progress bar, errors)
+RUN_MARKERS = (LOG, CONFIG, LAST, PID_FILE)  # a folder holding one of these is a run
+HIDDEN_COLUMNS = ("is_best",)  # epoch fields not worth a column
 
 
 @dataclass(frozen=True)
 class RunInfo:
     name: str  # the run folder's name
     path: Path  # the run folder
-    log_path: Path | None  # its JSON-lines log, or None when it has none (yet)
-    updated: float  # mtime of the log (or the folder), seconds since the epoch
+    updated: float  # mtime of its log (or the folder), seconds since the epoch
+
+    @property
+    def log_path(self) -> Path:
+        return self.path / LOG
 
 
 @dataclass(frozen=True)
 class RunLog:
-    records: tuple[dict, ...]  # every complete JSON object in the log, in order
-    epochs: pd.DataFrame  # one row per epoch record, indexed by epoch, numeric columns only
-    done: bool  # a record marked the end of the run
-    final: dict | None  # that last record, when there is one
+    start: dict | None  # the "start" record (config, n_train, n_val, device), when written
+    epochs: pd.DataFrame  # one row per epoch, indexed by epoch, numeric fields only
+    end: dict | None  # the "end" record (epochs, best epoch, why it stopped), when written
+
+    @property
+    def planned_epochs(self) -> int | None:
+        return (self.start or {}).get("config", {}).get("epochs")
+
+    @property
+    def best_epoch(self) -> int | None:
+        if self.end:
+            return self.end.get("best_epoch")
+        if "best_epoch" in self.epochs and len(self.epochs):
+            return int(self.epochs["best_epoch"].iloc[-1])
+        return None
 
 
 def runs_dir() -> Path:
     """Where runs live: $TAGGER_RUNS, else runs/ in the project."""
     return Path(os.environ.get("TAGGER_RUNS") or DEFAULT_RUNS)
-
-
-def find_log(run: Path) -> Path | None:
-    for name in LOG_NAMES:
-        if (run / name).is_file():
-            return run / name
-    logs = sorted(run.glob("*.jsonl"))
-    return logs[0] if logs else None
 
 
 def list_runs(root: Path | None = None) -> list[RunInfo]:
@@ -58,44 +68,20 @@ def list_runs(root: Path | None = None) -> list[RunInfo]:
         return []
     runs = []
     for child in root.iterdir():
-        if not child.is_dir() or child.name.startswith("."):
-            continue
-        log = find_log(child)
-        stamp = (log or child).stat().st_mtime
-        runs.append(RunInfo(child.name, child, log, stamp))
+        if child.is_dir() and not child.name.startswith(".") and _is_run(child):
+            log = child / LOG
+            runs.append(RunInfo(child.name, child, (log if log.is_file() else child).stat().st_mtime))
     return sorted(runs, key=lambda r: r.updated, reverse=True)
 
 
-def read_records(path: Path) -> list[dict]:
-    """Every complete JSON object in a JSON-lines file; partial or broken lines are skipped."""
-    records = []
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # the trainer is still writing this line
-            if isinstance(obj, dict):
-                records.append(obj)
-    return records
-
-
-def is_done_record(rec: dict) -> bool:
-    kind = str(rec.get("event") or rec.get("type") or rec.get("status") or "").lower()
-    return kind in DONE_EVENTS or rec.get("done") is True
-
-
-def is_epoch_record(rec: dict) -> bool:
-    kind = str(rec.get("event") or rec.get("type") or "epoch").lower()
-    return "epoch" in rec and kind == "epoch" and not is_done_record(rec)
+def _is_run(folder: Path) -> bool:
+    return any((folder / m).exists() for m in RUN_MARKERS)
 
 
 def epoch_frame(records: list[dict]) -> pd.DataFrame:
     """Epoch records -> a frame indexed by epoch with their numeric fields (last record per epoch)."""
-    rows = [{k: v for k, v in r.items() if _is_number(v)} for r in records if is_epoch_record(r)]
+    rows = [{k: v for k, v in r.items() if _is_number(v) and k not in HIDDEN_COLUMNS}
+            for r in records if r.get("event") == "epoch" and "epoch" in r]
     if not rows:
         return pd.DataFrame(index=pd.Index([], name="epoch"))
     frame = pd.DataFrame(rows).drop_duplicates("epoch", keep="last").set_index("epoch")
@@ -103,17 +89,25 @@ def epoch_frame(records: list[dict]) -> pd.DataFrame:
 
 
 def read_run(run: RunInfo) -> RunLog:
-    if run.log_path is None or not run.log_path.is_file():
-        return RunLog((), epoch_frame([]), False, None)
-    records = read_records(run.log_path)
-    finals = [r for r in records if is_done_record(r)]
-    return RunLog(tuple(records), epoch_frame(records), bool(finals), finals[-1] if finals else None)
+    records = [r for r in read_log(run.path) if isinstance(r, dict)]
+    starts = [r for r in records if r.get("event") == "start"]
+    ends = [r for r in records if r.get("event") == "end"]
+    # A resumed run logs a new "start" after an old "end": only an end after the last start counts.
+    last_start = max((i for i, r in enumerate(records) if r.get("event") == "start"), default=-1)
+    end = ends[-1] if ends and records.index(ends[-1]) > last_start else None
+    return RunLog(starts[-1] if starts else None, epoch_frame(records), end)
 
 
-def run_state(run: RunInfo, log: RunLog, now: float | None = None) -> str:
-    """"finished", "running" (unfinished and recently written) or "stopped" (unfinished, stale)."""
-    if log.done:
+def run_state(run: RunInfo, log: RunLog, alive: bool | None, now: float | None = None) -> str:
+    """"finished", "running" or "stopped".
+
+    `alive` is whether the run's own training process lives (None: the run was not started from
+    the app, so there is no process to ask, and a recently written log counts as running).
+    """
+    if log.end:
         return "finished"
+    if alive is not None:
+        return "running" if alive else "stopped"
     now = time.time() if now is None else now
     return "running" if now - run.updated < STALE_AFTER_S else "stopped"
 
@@ -123,12 +117,12 @@ def loss_columns(frame: pd.DataFrame) -> list[str]:
 
 
 def metric_columns(frame: pd.DataFrame) -> list[str]:
-    """The quality figures: AUCs and accuracies (their values lie in [0, 1])."""
-    return [c for c in frame.columns if any(k in c.lower() for k in ("auc", "accuracy", "_ap"))]
+    """The validation figures: AUCs and subset accuracy (their values lie in [0, 1])."""
+    return [c for c in frame.columns if "auc" in c.lower() or "accuracy" in c.lower()]
 
 
 def checkpoints(run: RunInfo) -> list[Path]:
-    return sorted(p for p in run.path.iterdir() if p.suffix in (".pt", ".pth", ".ckpt", ".safetensors"))
+    return [run.path / name for name in (BEST, LAST) if (run.path / name).is_file()]
 
 
 def _is_number(value: object) -> bool:

@@ -6,6 +6,7 @@ Every key is built from the page prefix and the sound id, so cards never collide
 from __future__ import annotations
 
 import mimetypes
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -15,6 +16,8 @@ from app.text import escape_markdown, shorten
 from core.audio import AudioError, load_audio
 from core.store import Sound
 
+CC_LICENCE = re.compile(r"creativecommons\.org/(publicdomain/zero|licenses/([a-z+-]+))/(\d\.\d)",
+                        re.IGNORECASE)
 AUDIO_MIME = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg",
               ".opus": "audio/ogg", ".mp3": "audio/mpeg"}
 
@@ -24,10 +27,10 @@ def literal(text: object, *, one_line: bool = True) -> None:
     st.markdown(escape_markdown(text, one_line=one_line))
 
 
-def score_bar(tag: str, score: float, note: str = "") -> None:
-    """A labelled bar from 0 to 1; the label is escaped (tags may be typed by people)."""
-    label = f"{escape_markdown(tag)} · {score:.2f}" + (f" · {note}" if note else "")
-    st.progress(min(max(float(score), 0.0), 1.0), text=label)
+def score_bar(tag: str | None, score: float, note: str = "") -> None:
+    """A bar from 0 to 1 labelled with the score (and the tag when given, escaped)."""
+    parts = ([escape_markdown(tag)] if tag else []) + [f"{score:.2f}"] + ([note] if note else [])
+    st.progress(min(max(float(score), 0.0), 1.0), text=" · ".join(parts))
 
 
 def audio_mime(path: str | Path) -> str:
@@ -65,13 +68,22 @@ def sound_header(sound: Sound) -> None:
     if sound.duration_s:
         facts.append(f"{sound.duration_s:.1f} s")
     if sound.license:
-        facts.append(f"licence: {escape_markdown(shorten(sound.license, 80))}")
+        facts.append(f"licence: {licence_label(sound.license)}")
+    if sound.freesound_id:  # a link we build from the id, never the remote URL
+        facts.append(f"[open on Freesound](https://freesound.org/s/{int(sound.freesound_id)}/)")
     st.caption(" · ".join(facts))
-    if sound.freesound_id:
-        st.link_button("Open on Freesound", f"https://freesound.org/s/{int(sound.freesound_id)}/",
-                       icon=":material/open_in_new:")
     if sound.description:
         st.caption(escape_markdown(shorten(sound.description, 240)))
+
+
+def licence_label(licence: str) -> str:
+    """A Creative Commons URL -> a short name linking to a URL we build; anything else, escaped."""
+    match = CC_LICENCE.search(licence)
+    if not match:
+        return escape_markdown(shorten(licence, 80))
+    path, kind, version = match.group(1).lower(), (match.group(2) or "").upper(), match.group(3)
+    name = f"CC0 {version}" if path.startswith("publicdomain") else f"CC {kind} {version}"
+    return f"[{escape_markdown(name)}](https://creativecommons.org/{path}/{version}/)"
 
 
 def audio_player(path: str | None) -> bool:

@@ -15,8 +15,8 @@ from app.ui import audio_player, sound_header, stored_spectrogram, threshold_sli
 from core.store import SoundQuery, SoundRow, StoreError, TagStore
 
 PAGE_SIZE = 10  # cards per page; the page is cut in SQL (LIMIT/OFFSET)
-SHOW = {"All": None, "Not reviewed": False, "Reviewed": True}
-SORT = {"Newest": "newest", "Most uncertain": "uncertain"}
+SHOW = {"All": None, "To review": False, "Reviewed": True}
+SORT = {"Newest first": "newest", "Least certain first": "uncertain"}
 SOURCES = {"All sources": None, "Freesound": "freesound", "Uploads": "upload", "Folders": "folder"}
 
 settings = resolve_settings()
@@ -28,12 +28,12 @@ def reset_page() -> None:
 
 
 def filters() -> SoundQuery:
-    show, sort, source, tag, threshold = st.columns([3, 3, 2, 2, 2], vertical_alignment="bottom")
+    show, sort, source, tag, threshold = st.columns([3.4, 2, 2, 2, 2], vertical_alignment="bottom")
     shown = show.segmented_control("Show", list(SHOW), default="All", key="feed_show",
                                    on_change=reset_page) or "All"
-    order = sort.segmented_control("Sort", list(SORT), default="Newest", key="feed_sort",
-                                   on_change=reset_page, help="Most uncertain: the sounds whose "
-                                   "scores sit closest to the threshold first.") or "Newest"
+    order = sort.selectbox("Sort", list(SORT), key="feed_sort", on_change=reset_page,
+                           help="Least certain first: the sounds whose scores sit closest to the "
+                                "threshold, where the model is least sure, come first.")
     src = source.selectbox("Source", list(SOURCES), key="feed_source", on_change=reset_page)
     picked = tag.selectbox("Tag", vocabulary_options(), index=None, key="feed_tag",
                            placeholder="any tag", accept_new_options=True, on_change=reset_page)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from markdown_it import MarkdownIt
 
-from app.text import escape_markdown, shorten
+from app.text import WORD_JOINER, escape_markdown, shorten
 from tests.app_fixtures import HOSTILE
 
 HOSTILE_TEXTS = [
@@ -34,7 +36,16 @@ def rendered_text(markdown: str) -> str:
 
 @pytest.mark.parametrize("text", HOSTILE_TEXTS)
 def test_escaped_text_renders_as_exactly_that_text(text):
-    assert rendered_text(escape_markdown(text)) == text
+    assert rendered_text(escape_markdown(text)).replace(WORD_JOINER, "") == text
+
+
+@pytest.mark.parametrize("text", ["see http://evil.example/x", "HTTPS://evil.example",
+                                  "www.evil.example", "WWW.Evil.example", "mail me: a@b.com"])
+def test_bare_urls_and_emails_cannot_be_autolinked(text):
+    # Streamlit's renderer autolinks bare URLs even when escaped; the word joiner breaks them.
+    seen = re.sub(r"\\(.)", r"\1", escape_markdown(text))
+    assert seen.replace(WORD_JOINER, "") == text
+    assert "://" not in seen and "www." not in seen.lower() and re.search(r"\w@", seen) is None
 
 
 def test_html_is_never_emitted():
