@@ -16,6 +16,8 @@ from core.store import SoundLabels, StoreError, TagStore
 from core.store.vocabulary import vocabulary_set
 
 SHOWN_PREDICTIONS = 8  # predictions listed per card (those at or above the threshold always)
+SHOWN_LINES = 10  # tag rows shown open; further rows wait in an expander
+CAPTION_TAGS = 12  # final tags named in the card's summary line
 
 
 @dataclass(frozen=True)
@@ -118,13 +120,25 @@ def tag_editor(store: TagStore, sound_id: int, prefix: str) -> None:
         st.error(f"The tag store is unavailable: {e}")
         return
     st.caption(("Reviewed · " if labels.reviewed else "Not reviewed yet · ")
-               + f"final tags: {escape_markdown(', '.join(labels.final) or 'none')}")
-    for line in tag_lines(labels):
+               + f"final tags: {escape_markdown(summary(labels.final))}")
+    lines = tag_lines(labels)
+    for line in lines[:SHOWN_LINES]:
         _tag_row(store, sound_id, line, prefix, msg_key)
+    if len(lines) > SHOWN_LINES:
+        with st.expander(f"{len(lines) - SHOWN_LINES} more tags"):
+            for line in lines[SHOWN_LINES:]:
+                _tag_row(store, sound_id, line, prefix, msg_key)
     _add_and_undo(store, sound_id, labels, prefix, msg_key)
     message = st.session_state.get(msg_key)
     if message:
         getattr(st, message[0])(escape_markdown(message[1]))
+
+
+def summary(tags: list[str]) -> str:
+    if not tags:
+        return "none"
+    more = len(tags) - CAPTION_TAGS
+    return ", ".join(tags[:CAPTION_TAGS]) + (f" and {more} more" if more > 0 else "")
 
 
 def _add_and_undo(store: TagStore, sound_id: int, labels: SoundLabels, prefix: str,

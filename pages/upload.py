@@ -24,7 +24,7 @@ from core.audio import MAX_SECONDS
 from core.store import StoreError
 from core.tagger import Tagger
 
-MIN_SHOWN, MAX_SHOWN = 5, 15  # tags listed per file: all above the threshold, within these bounds
+MIN_SHOWN, MAX_SHOWN = 5, 10  # tags listed per file: all above the threshold, within these bounds
 
 settings = resolve_settings()
 st.session_state.setdefault("upload_analyses", {})  # (sha256, model) -> UploadAnalysis
@@ -62,20 +62,22 @@ def top_tags(a: UploadAnalysis, threshold: float) -> None:
         score_bar(tag, score, "" if score >= threshold else "below threshold")
 
 
-def keep_or_edit(a: UploadAnalysis, data: bytes) -> None:
+def keep_or_edit(a: UploadAnalysis, data: bytes, threshold: float) -> None:
+    """Not kept yet: the top tags and a button to keep it. Kept: its tags, to correct."""
     store = get_store(str(settings.db_path))
     kept = store.find_sound(a.sha256)
-    if kept is None:
-        if st.button("Keep in library", key=f"upload_{a.sha256[:16]}_keep", type="primary",
-                     icon=":material/library_add:",
-                     help="Store the file and these predictions; then correct its tags."):
-            sound_id, _ = keep_upload(store, a, data, settings.audio_dir, tagger.model_label)
-            st.toast(f"Kept as sound #{sound_id}")
-            st.rerun()
+    if kept is not None:
+        st.success(f"In the library as sound #{kept.id}: corrections are saved at once.",
+                   icon=":material/check_circle:")
+        tag_editor(store, kept.id, "upload")
         return
-    st.success(f"In the library as sound #{kept.id}: corrections are saved at once.",
-               icon=":material/check_circle:")
-    tag_editor(store, kept.id, "upload")
+    if st.button("Keep in library", key=f"upload_{a.sha256[:16]}_keep", type="primary",
+                 icon=":material/library_add:",
+                 help="Store the file and these predictions; then correct its tags."):
+        sound_id, _ = keep_upload(store, a, data, settings.audio_dir, tagger.model_label)
+        st.toast(f"Kept as sound #{sound_id}")
+        st.rerun()
+    top_tags(a, threshold)
 
 
 def show_upload(upload, a: UploadAnalysis, threshold: float) -> None:
@@ -90,17 +92,18 @@ def show_upload(upload, a: UploadAnalysis, threshold: float) -> None:
             st.audio(upload.getvalue(), format=audio_mime(upload.name))
             st.caption(analysed_part(a))
         with right:
-            top_tags(a, threshold)
             try:
-                keep_or_edit(a, upload.getvalue())
+                keep_or_edit(a, upload.getvalue(), threshold)
             except (StoreError, OSError) as e:
                 st.error(f"The library could not be updated: {escape_markdown(e)}")
 
 
-files = st.file_uploader("Sound files", type=list(UPLOAD_TYPES), accept_multiple_files=True,
-                         key="upload_files",
-                         help=f"Up to {UPLOAD_LIMIT_MB} MB per file; several files at once.")
-threshold = threshold_slider("upload")
+drop, tune = st.columns([3, 1], vertical_alignment="top")
+files = drop.file_uploader("Sound files", type=list(UPLOAD_TYPES), accept_multiple_files=True,
+                           key="upload_files",
+                           help=f"Up to {UPLOAD_LIMIT_MB} MB per file; several files at once.")
+with tune:
+    threshold = threshold_slider("upload")
 if not files:
     st.info("Drop one or more sound files above to see their tags.", icon=":material/upload:")
     st.stop()
