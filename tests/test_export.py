@@ -16,7 +16,7 @@ from core.audio import load_audio
 from core.dataset import read_coala
 from core.features import patch_for
 from core.store import SoundInfo, TagStore, file_hash
-from core.store.export import COLUMNS, ExportError, export_labels, preview_export
+from core.store.export import COLUMNS, ExportError, export_labels, parse_since, preview_export
 from core.vocabulary import multi_hot
 from tests.audio_factory import make_tone_file
 
@@ -212,3 +212,9 @@ def test_a_failed_export_leaves_the_previous_file_and_no_temporary(store, tmp_pa
 def test_unknown_format_is_refused(store, tmp_path):
     with pytest.raises(ExportError, match="csv, jsonl, parquet, coala-h5"):
         export_labels(store, "xlsx", tmp_path / "x.xlsx")
+
+
+def test_since_accepts_dates_and_times_with_a_zone():
+    assert parse_since("2024-05-01") == datetime(2024, 5, 1)
+    assert parse_since("2024-05-01T10:00:00+02:00") == datetime(2024, 5, 1, 8)
+    assert parse_since(datetime(2024, 5, 1, 10, tzinfo=UTC)) == datetime(2024, 5, 1, 10)

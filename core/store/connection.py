@@ -15,6 +15,7 @@ other process out. So nothing here keeps a file open between operations:
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import threading
@@ -28,6 +29,7 @@ from typing import TypeVar
 import duckdb
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
@@ -149,7 +151,11 @@ class _Attachment:
         with self.cond:
             self.users -= 1
             if self.users == 0:
-                self._execute(f"DETACH {self.alias}")
+                try:
+                    self._execute(f"DETACH {self.alias}")
+                except duckdb.Error as e:  # stays attached; the next operation reuses it
+                    log.warning("could not detach %s (the file stays open): %s", self.path, e)
+                    return
                 self.attached = False
                 if self.draining:
                     self.draining = False

@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import h5py
@@ -58,15 +58,19 @@ class ExportError(Exception):
 
 def parse_since(value: str | date | datetime | None) -> datetime | None:
     """'2024-05-01', an ISO timestamp, a date or a datetime -> naive UTC datetime."""
-    if value is None or isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
+    if value is None:
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
         return datetime(value.year, value.month, value.day)
-    try:
-        return datetime.fromisoformat(value.strip())
-    except ValueError as e:
-        raise ExportError(f"--since takes a date like 2024-05-01 or an ISO time, got {value!r}") \
-            from e
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError as e:
+            raise ExportError(f"--since takes a date like 2024-05-01 or an ISO time, "
+                              f"got {value!r}") from e
+    if value.tzinfo is not None:  # the store keeps naive UTC
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
 
 
 def _rows(store: TagStore, reviewed_only: bool, since, threshold: float) -> list[SoundRow]:
