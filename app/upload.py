@@ -78,13 +78,20 @@ def analyse_upload(tagger: Tagger, upload: UploadLike) -> UploadAnalysis:
     finally:
         os.unlink(tmp)
     if not result.ok:
-        out.error = (result.error or "could not be decoded").replace(Path(tmp).name, upload.name)
+        reason = result.error or "could not be decoded"
+        out.error = reason.replace(tmp, upload.name).replace(Path(tmp).name, upload.name)
         return out
     out.tags, out.patch_start = result.tags, result.patch_start
     out.duration_s, out.analysed_s, out.truncated = (result.duration_s, result.analysed_s,
                                                      result.truncated)
     out.samples = result.audio.samples if result.audio is not None else None
     return out
+
+
+def size_text(size: int) -> str:
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 2**20:.1f} MB"
 
 
 def analysed_part(a: UploadAnalysis) -> str:

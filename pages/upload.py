@@ -19,6 +19,7 @@ from app.upload import (
     analyse_upload,
     analysed_part,
     keep_upload,
+    size_text,
 )
 from core.audio import MAX_SECONDS
 from core.store import StoreError
@@ -82,7 +83,7 @@ def keep_or_edit(a: UploadAnalysis, data: bytes, threshold: float) -> None:
 
 def show_upload(upload, a: UploadAnalysis, threshold: float) -> None:
     with st.container(border=True):
-        st.markdown(f"**{escape_markdown(a.name)}** · {a.size / 2**20:.2f} MB")
+        st.markdown(f"**{escape_markdown(a.name)}** · {size_text(a.size)}")
         if not a.ok:
             st.error(escape_markdown(a.error), icon=":material/block:")
             return

@@ -66,8 +66,8 @@ def test_a_bad_file_is_refused_with_the_reason_and_the_others_still_tag(app_env,
                 ("broken.wav", b"RIFF\x00\x00\x00\x00not really a wave file", "audio/wav"),
                 ("good.flac", make_tone_file(tmp_path / "good.flac").read_bytes(), "audio/flac"))
     errors = plain(at, ("error",))
-    assert "broken.wav" in errors or "decode" in errors.lower()
-    assert "tmp" not in errors.split("broken.wav")[0][-5:]  # the temp file name is not shown
+    assert "Failed to decode broken.wav" in errors
+    assert "upload-" not in errors and "/tmp" not in errors  # the temp file is not named
     assert len(at.image) == 1  # the good one has its spectrogram
     assert "good.flac" in plain(at)
 
