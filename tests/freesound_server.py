@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -100,8 +101,7 @@ class FakeFreesound:
 
     def start(self) -> None:
         for host in (API_HOST, CDN_HOST):
-            server = ThreadingHTTPServer((host, 0), _handler_for(self, host))
-            server.daemon_threads = True
+            server = _Server((host, 0), _handler_for(self, host))
             threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
             self.servers.append(server)
 
@@ -195,6 +195,15 @@ class FakeFreesound:
             if s["id"] == sid:
                 return 200, self.record(s, None)
         return 404, {"detail": "Not found."}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hung up (a timeout test, a closed session) is normal here; else report."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _handler_for(fs: FakeFreesound, host: str) -> type[BaseHTTPRequestHandler]:

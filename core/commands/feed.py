@@ -89,7 +89,9 @@ def _folder(source: str) -> Path | None:
 
 def _run_with_progress(args, folder: Path | None, key: str | None, store: TagStore,
                        tagger: Tagger, config: FeedConfig) -> FeedSummary:
-    bar = tqdm(total=config.limit or 0, unit="sound", file=sys.stderr, dynamic_ncols=True)
+    # disable=None: a bar on a terminal, none in a cron log (failures and waits are still written)
+    bar = tqdm(total=config.limit or 0, unit="sound", file=sys.stderr, dynamic_ncols=True,
+               disable=None)
 
     def on_progress(done: int, total: int, message: str) -> None:
         bar.total = total
