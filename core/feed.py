@@ -26,7 +26,7 @@ from core.freesound import (
     FreesoundError,
     RateLimitError,
 )
-from core.store import SoundInfo, TagStore, file_hash
+from core.store import SoundInfo, StoreError, TagStore, file_hash
 from core.tagger import Tagger, TagResult
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -188,6 +188,8 @@ class _Run:
         try:
             pending, stopped = self._walk(items)
             self._tag_and_store(pending)  # what was fetched before a stop is still stored
+        except StoreError as e:  # the store stayed busy or failed: stop, keeping what is stored
+            return self._summary(f"the tag store failed: {e}")
         except KeyboardInterrupt:
             return self._summary("interrupted (Ctrl-C); everything stored so far is kept")
         return self._summary(stopped)

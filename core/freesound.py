@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.auth import AuthBase
@@ -259,7 +259,19 @@ class FreesoundClient:
         while url:
             page = self._page(self._json(url, params))
             yield page
-            url, params = page.next, None  # `next` carries the query string already
+            url, params = self._as_api_scheme(page.next), None  # `next` carries the query already
+
+    def _as_api_scheme(self, url: str | None) -> str | None:
+        """An http:// `next` link to the API's own https host is followed over https (the key
+        only ever travels over the scheme the API URL names)."""
+        if not url:
+            return None
+        scheme, host, _ = _origin(self.api_url)
+        parts = urlsplit(url)
+        if (scheme, parts.scheme, (parts.hostname or "").lower(), parts.port) in (
+                ("https", "http", host, None), ("https", "http", host, 80)):
+            return urlunsplit(("https", host, parts.path, parts.query, parts.fragment))
+        return url
 
     def sound(self, sound_id: int, fields: tuple[str, ...] = SEARCH_FIELDS) -> FreesoundSound:
         """`GET <api>/sounds/<id>/`."""

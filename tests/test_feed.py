@@ -228,3 +228,15 @@ def test_ctrl_c_keeps_what_is_stored_and_a_rerun_finishes(feed, fs):
     assert_complete(feed)
     assert feed.run().new == 3
     assert len(feed.stored()) == 6
+
+
+def test_a_store_that_stays_busy_stops_the_job_with_a_message(feed, monkeypatch):
+    from core.store import StoreBusyError
+
+    def busy(items):
+        raise StoreBusyError("data/tags.duckdb is locked by another process (after 30 s)")
+
+    monkeypatch.setattr(feed.store, "add_sounds", busy)
+    summary = feed.run()
+    assert summary.new == 0 and "tag store failed" in summary.stopped_reason
+    assert "locked by another process" in summary.stopped_reason

@@ -286,3 +286,11 @@ def test_retry_after_forms():
     now = datetime(2025, 1, 1, tzinfo=UTC)
     date = format_datetime(now + timedelta(seconds=90), usegmt=True)
     assert retry_after_seconds(date, now=now.timestamp()) == pytest.approx(90)
+
+
+def test_an_http_next_link_to_the_https_api_host_stays_on_https():
+    client = FreesoundClient(API_KEY)  # https://freesound.org/apiv2: nothing is requested here
+    nxt = "http://freesound.org/apiv2/search/?query=&page=2"
+    assert client._as_api_scheme(nxt) == "https://freesound.org/apiv2/search/?query=&page=2"
+    other = "http://elsewhere.example/apiv2/search/?page=2"
+    assert client._as_api_scheme(other) == other  # and the key is not sent there
