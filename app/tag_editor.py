@@ -88,7 +88,7 @@ def _on_undo(store: TagStore, sound_id: int, msg_key: str) -> None:
 
 
 def _tag_row(store: TagStore, sound_id: int, line: TagLine, prefix: str, msg_key: str) -> None:
-    name, bar, ok, drop = st.columns([3, 3, 1, 1], vertical_alignment="center")
+    name, bar, ok, drop = st.columns([2.5, 3.5, 1, 1], vertical_alignment="center")
     mark = "" if line.in_vocabulary else " ∉"
     shown = escape_markdown(line.tag) + mark
     name.markdown(f"~~{shown}~~" if line.state == "removed" else
