@@ -94,6 +94,7 @@ def vocabulary_form(tag: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def normalize_tag(text: str) -> NormalizedTag:
     """One typed tag -> its stored form; spaces inside it become hyphens ("bass drum" -> bassdrum)."""
     cleaned = clean(text)

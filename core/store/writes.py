@@ -6,7 +6,8 @@ about a millisecond a row, an Arrow insert of 100,000 rows a few tens of millise
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import duckdb
@@ -32,6 +33,9 @@ CORRECTION_SCHEMA = pa.schema([
     ("created_at", pa.timestamp("us")), ("undoes", pa.int64()), ("original", pa.string()),
     ("in_vocabulary", pa.bool_())])
 
+TEXT_KEYS = pa.schema([("key", pa.string())])
+ID_KEYS = pa.schema([("key", pa.int64())])
+
 Prediction = tuple[str, float]
 EPOCH = datetime(1970, 1, 1)
 MICROSECOND = timedelta(microseconds=1)
@@ -41,18 +45,25 @@ class SoundNotFoundError(LookupError):
     """No sound with that id (or path, or hash) in the store."""
 
 
+@contextmanager
+def staged(cur: duckdb.DuckDBPyConnection, schema: pa.Schema, rows: list[tuple],
+           name: str = "incoming_rows") -> Iterator[str]:
+    """`rows` (tuples in schema order) visible to SQL as the view `name` (a constant)."""
+    columns = list(zip(*rows, strict=True)) or [()] * len(schema)
+    cur.register(name, pa.table([_array(c, f.type) for c, f in zip(columns, schema,
+                                                                     strict=True)], schema=schema))
+    yield name
+    cur.unregister(name)  # (not on error: the cursor, and this view, is closed then anyway)
+
+
 def insert_rows(cur: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema,
                 rows: list[tuple]) -> None:
     """Bulk insert `rows` (tuples in schema order) into `table` (a constant name)."""
     if not rows:
         return
-    columns = list(zip(*rows, strict=True))
-    data = pa.table([_array(c, f.type) for c, f in zip(columns, schema, strict=True)],
-                    schema=schema)
-    cur.register("incoming_rows", data)
     names = ", ".join(schema.names)
-    cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM incoming_rows")
-    cur.unregister("incoming_rows")  # (on error the cursor, and this view, is closed anyway)
+    with staged(cur, schema, rows):
+        cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM incoming_rows")
 
 
 def _array(values: tuple, kind: pa.DataType) -> pa.Array:
@@ -81,8 +92,9 @@ def add_sounds(cur: duckdb.DuckDBPyConnection,
     model's predictions are never written twice.
     """
     hashes = [info.content_hash for info, _, _ in items]
-    known = dict(cur.execute("SELECT content_hash, id FROM sounds WHERE content_hash IN "
-                             "(SELECT unnest($h))", {"h": hashes}).fetchall())
+    with staged(cur, TEXT_KEYS, [(h,) for h in hashes], "incoming_keys"):
+        known = dict(cur.execute("SELECT content_hash, id FROM sounds WHERE content_hash IN "
+                                 "(SELECT key FROM incoming_keys)").fetchall())
     fresh = list(dict.fromkeys(h for h in hashes if h not in known))
     ids = dict(zip(fresh, next_ids(cur, "sounds", "id", len(fresh)), strict=True))
     sound_rows, out, written = [], [], set()
@@ -107,9 +119,9 @@ def _sound_row(sound_id: int, info: SoundInfo, now: datetime) -> tuple:
 
 def _add_predictions(cur: duckdb.DuckDBPyConnection,
                      items: list[tuple[int, Sequence[Prediction], str]], now: datetime) -> None:
-    ids = list({sid for sid, _, _ in items})
-    done = set(cur.execute("SELECT DISTINCT sound_id, model FROM predictions WHERE sound_id IN "
-                           "(SELECT unnest($ids))", {"ids": ids}).fetchall())
+    with staged(cur, ID_KEYS, [(sid,) for sid in {sid for sid, _, _ in items}], "incoming_keys"):
+        done = set(cur.execute("SELECT DISTINCT sound_id, model FROM predictions WHERE sound_id "
+                               "IN (SELECT key FROM incoming_keys)").fetchall())
     rows = []
     for sound_id, predictions, model in items:
         if (sound_id, model) in done:
@@ -124,26 +136,25 @@ def _add_predictions(cur: duckdb.DuckDBPyConnection,
     insert_rows(cur, "predictions", PREDICTION_SCHEMA, rows)
 
 
-def existing_sound_ids(cur: duckdb.DuckDBPyConnection, ids: list[int]) -> set[int]:
-    rows = cur.execute("SELECT id FROM sounds WHERE id IN (SELECT unnest($ids))",
-                       {"ids": ids}).fetchall()
-    return {r[0] for r in rows}
-
-
 def add_corrections(cur: duckdb.DuckDBPyConnection,
                     batches: list[tuple[int, str, list[tuple[str, str, str, bool]]]],
                     now: datetime) -> None:
     """Each batch is (sound_id, user, [(action, tag, original, in_vocabulary), ...])."""
     batches = [b for b in batches if b[2]]
-    missing = {b[0] for b in batches} - existing_sound_ids(cur, [b[0] for b in batches])
-    if missing:
-        raise SoundNotFoundError(f"no sound with id {sorted(missing)[0]} in the store")
     batch_ids = next_ids(cur, "corrections", "batch", len(batches))
     event_ids = iter(next_ids(cur, "corrections", "id", sum(len(b[2]) for b in batches)))
     rows = [(next(event_ids), batch, sound_id, user, action, tag, now, None, original, in_vocab)
             for batch, (sound_id, user, events) in zip(batch_ids, batches, strict=True)
             for action, tag, original, in_vocab in events]
-    insert_rows(cur, "corrections", CORRECTION_SCHEMA, rows)
+    if not rows:
+        return
+    names = ", ".join(CORRECTION_SCHEMA.names)
+    with staged(cur, CORRECTION_SCHEMA, rows):
+        missing = fetch_one(cur.execute(
+            "SELECT min(sound_id) FROM incoming_rows WHERE sound_id NOT IN (SELECT id FROM sounds)"))
+        if missing[0] is not None:
+            raise SoundNotFoundError(f"no sound with id {missing[0]} in the store")
+        cur.execute(f"INSERT INTO corrections ({names}) SELECT {names} FROM incoming_rows")
 
 
 def undo_last(cur: duckdb.DuckDBPyConnection, sound_id: int, user: str, now: datetime) -> bool:
