@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from app.navigation import page
 from app.resources import get_store, get_tagger
 from app.settings import KEY_HOW_TO, resolve_settings
 from app.ui import bind_shared, store_shared
+from core.metrics import TABLE_KEYS
 from core.store import StoreError
 
 settings = resolve_settings()
@@ -48,12 +51,15 @@ def model_section() -> None:
                 f"running on `{tagger.device}`")
     if info.trained_on:
         st.caption(f"Trained on: {info.trained_on}")
-    test = loaded.metrics.get("test", loaded.metrics) if loaded.metrics else {}
-    shown = {k: v for k, v in test.items() if isinstance(v, int | float)}
+    shown = {k: loaded.metrics[k] for k in TABLE_KEYS
+             if isinstance(loaded.metrics.get(k), int | float)}
     if shown:
-        cols = st.columns(min(len(shown), 5))
-        for col, (name, value) in zip(cols, list(shown.items())[:5], strict=False):
-            col.metric(name.replace("_", " "), f"{value:.3f}")
+        data = loaded.metrics.get("data")
+        st.caption(f"Test figures ({loaded.metrics.get('n_clips', '?')} clips"
+                   + (f" of `{Path(data).name}`" if data else "") + "):")
+        for col, (name, value) in zip(st.columns(len(shown)), shown.items(), strict=True):
+            col.metric(name.replace("_", " ").replace("roc auc", "ROC-AUC")
+                       .replace("pr auc", "PR-AUC"), f"{value:.3f}")
     with st.expander("Model card", expanded=False):
         st.markdown(loaded.card or "_This model directory has no card._")
 

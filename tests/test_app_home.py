@@ -85,3 +85,18 @@ def test_the_reviewer_name_is_used_for_corrections(monkeypatch, tmp_path, tiny_m
 ])
 def test_mask_secret(secret, shown):
     assert mask_secret(secret) == shown
+
+
+def test_the_models_test_figures_are_shown(monkeypatch, tmp_path):
+    from core.modeldir import write_metrics
+    from tests.conftest import make_model_dir
+
+    model = make_model_dir(tmp_path / "model")
+    write_metrics(model, {"roc_auc_macro": 0.912, "roc_auc_micro": 0.95, "pr_auc_macro": 0.4,
+                          "pr_auc_micro": 0.5, "subset_accuracy": 0.2, "n_clips": 1234,
+                          "data": "/x/spec_tags_top_1000_val"})
+    point_app_at(monkeypatch, tmp_path, model)
+    at = open_page()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["ROC-AUC macro"] == "0.912" and metrics["subset accuracy"] == "0.200"
+    assert "1234 clips of `spec_tags_top_1000_val`" in plain(at, ("caption",))
