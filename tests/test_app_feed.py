@@ -193,3 +193,16 @@ def test_missing_model_says_so_and_the_cards_still_show(monkeypatch, tmp_path):
     assert not at.exception
     assert "No trained model" in plain(at, ("warning",))
     assert "tone number 0" in plain(at)
+
+
+def test_a_missing_or_broken_audio_file_is_said_not_raised(app_env):
+    db, audio = app_env
+    add_real_sounds(db, audio, 2)
+    (audio / "tone0.wav").unlink()
+    (audio / "tone1.wav").write_bytes(b"RIFF but nothing else")
+    at = open_page("feed")
+    assert not at.exception
+    page = plain(at)
+    assert "The audio file is not in the library" in page
+    assert "No spectrogram: Failed to decode tone1.wav" in page
+    assert len(at.multiselect) == 2  # both cards can still be corrected
