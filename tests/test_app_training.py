@@ -1,32 +1,47 @@
-"""The training monitor page, through Streamlit's AppTest: no runs, a real run log, a model's figures."""
+"""The training monitor page, through Streamlit's AppTest: no runs, real run logs, a model's figures,
+and a real training process started from the page."""
 
 from __future__ import annotations
 
 import json
+import re
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app.training_launch import process_alive, stop_run
+from core.dataset import CoalaArrays, write_coala
 from core.modeldir import write_metrics
+from core.train import read_log
 from tests.conftest import make_model_dir
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "training.py")
 TIMEOUT = 60
+RUN_DEADLINE_S = 300  # a tiny real training run; only a hung process takes this long
+
+
+def epoch_record(epoch: int) -> dict:
+    """An epoch record with the trainer's fields (core.train.Trainer._run_epoch)."""
+    return {"event": "epoch", "epoch": epoch, "train_loss": 0.5 / epoch, "val_loss": 0.6 / epoch,
+            "roc_auc_macro": 0.7 + 0.02 * epoch, "roc_auc_micro": 0.75 + 0.02 * epoch,
+            "pr_auc_macro": 0.2 + 0.03 * epoch, "pr_auc_micro": 0.25 + 0.03 * epoch,
+            "subset_accuracy": 0.01 * epoch, "val_tags": 40, "lr": 1e-3, "time_s": 12.5,
+            "samples_per_s": 150.0, "best_epoch": epoch, "is_best": True}
 
 
 def write_run_log(run: Path, epochs: int, done: bool) -> Path:
-    """A run folder with a JSON-lines log as the trainer writes it, one line per epoch."""
+    """A run folder with log.jsonl as the trainer writes it: start, one line per epoch, end."""
     run.mkdir(parents=True, exist_ok=True)
-    lines = []
-    for epoch in range(1, epochs + 1):
-        lines.append({"event": "epoch", "epoch": epoch, "train_loss": 0.5 / epoch,
-                      "val_loss": 0.6 / epoch, "val_roc_auc_macro": 0.7 + 0.02 * epoch,
-                      "val_roc_auc_micro": 0.75 + 0.02 * epoch, "val_pr_auc_macro": 0.2 + 0.03 * epoch,
-                      "val_pr_auc_micro": 0.25 + 0.03 * epoch, "val_subset_accuracy": 0.01 * epoch,
-                      "seconds": 12.5, "samples_per_s": 150.0})
+    lines = [{"event": "start", "config": {"preset": "compact", "epochs": 30, "batch_size": 64,
+                                           "lr": 0.001}, "n_train": 900, "n_val": 100,
+              "parameters": 1234567, "device": "cpu", "world_size": 1, "resumed_at_epoch": 0}]
+    lines += [epoch_record(e) for e in range(1, epochs + 1)]
     if done:
-        lines.append({"event": "done", "best_epoch": epochs, "epochs": epochs})
+        lines.append({"event": "end", "epochs": epochs, "best_epoch": epochs,
+                      "best_pr_auc_macro": 0.2 + 0.03 * epochs, "stopped": "max_epochs"})
     log = run / "log.jsonl"
     log.write_text("".join(json.dumps(r) + "\n" for r in lines))
     return log
@@ -37,7 +52,11 @@ def env(tmp_path, monkeypatch):
     runs, models = tmp_path / "runs", tmp_path / "models"
     monkeypatch.setenv("TAGGER_RUNS", str(runs))
     monkeypatch.setenv("TAGGER_MODEL", str(models / "default"))
-    return runs, models
+    monkeypatch.setenv("TAGGER_DB", str(tmp_path / "tags.duckdb"))
+    yield runs, models
+    for run in runs.glob("*"):  # never leave a training process behind, even after a failure
+        if stop_run(run):
+            wait_for_end(run)
 
 
 def run_page() -> AppTest:
@@ -48,8 +67,10 @@ def run_page() -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    return "\n".join(e.value for kind in ("markdown", "info", "warning", "caption")
-                     for e in getattr(at, kind))
+    """Every text on the page, markdown escapes undone (remote and typed text is shown escaped)."""
+    raw = "\n".join(str(e.value) for kind in ("markdown", "info", "warning", "caption", "error",
+                                              "success", "code") for e in getattr(at, kind))
+    return re.sub(r"\\(.)", r"\1", raw)
 
 
 def test_no_runs_and_no_model_say_what_to_do(env):
@@ -57,7 +78,7 @@ def test_no_runs_and_no_model_say_what_to_do(env):
     shown = texts(at)
     assert "No training runs" in shown and "python -m core train" in shown
     assert "No model directory" in shown and "export-model" in shown
-    assert not at.selectbox
+    assert not any(s.key == "training_run" for s in at.selectbox)
 
 
 def test_finished_run_shows_its_curves_and_last_epoch(env):
@@ -65,22 +86,36 @@ def test_finished_run_shows_its_curves_and_last_epoch(env):
     write_run_log(runs / "first", epochs=4, done=True)
     at = run_page()
     assert at.selectbox(key="training_run").value == "first"
-    assert "finished" in texts(at) and "4 epochs logged" in texts(at)
+    shown = texts(at)
+    assert "finished" in shown and "4 epochs logged" in shown and "best epoch 4" in shown
+    assert "900 training / 100 validation clips" in shown
     labels = {m.label: m.value for m in at.metric}
     assert labels["val_loss"] == f"{0.6 / 4:.4f}"
-    assert labels["val_roc_auc_macro"] == f"{0.78:.4f}"
+    assert labels["roc_auc_macro"] == f"{0.78:.4f}"
     epochs = at.dataframe[0].value
     assert list(epochs.index) == [1, 2, 3, 4]
     assert epochs.loc[2, "train_loss"] == pytest.approx(0.25)
 
 
-def test_unfinished_run_is_shown_running_and_a_partial_line_is_ignored(env):
+def test_unfinished_run_is_running_and_a_half_written_line_is_ignored(env):
     runs, _ = env
     log = write_run_log(runs / "live", epochs=2, done=False)
     with open(log, "a") as f:
         f.write('{"event": "epoch", "epoch": 3, "train_lo')  # the trainer is mid-write
     at = run_page()
-    assert "running" in texts(at) and "2 epochs logged" in texts(at)
+    shown = texts(at)
+    assert "running" in shown and "2 epochs logged" in shown
+    assert [p.proto.text for p in at.get("progress")] == ["2 of at most 30 epochs"]
+
+
+def test_a_new_epoch_in_the_log_shows_on_the_next_read(env):
+    runs, _ = env
+    log = write_run_log(runs / "live", epochs=2, done=False)
+    at = run_page()
+    with open(log, "a") as f:
+        f.write(json.dumps(epoch_record(3)) + "\n")
+    at.run()
+    assert "3 epochs logged" in texts(at)
 
 
 def test_choosing_another_run_shows_its_log(env):
@@ -94,31 +129,115 @@ def test_choosing_another_run_shows_its_log(env):
     assert f"{2 if other == 'a' else 5} epochs logged" in texts(at)
 
 
-def test_run_without_a_log_yet(env):
-    runs, _ = env
-    (runs / "starting").mkdir(parents=True)
-    at = run_page()
-    assert "no JSON-lines log yet" in texts(at)
-
-
 def test_model_figures_beside_the_course_and_per_tag_ap(env):
     _, models = env
     model = make_model_dir(models / "default")
-    write_metrics(model, {"roc_auc_macro": 0.97, "roc_auc_micro": 0.98, "pr_auc_macro": 0.71,
-                          "pr_auc_micro": 0.75, "subset_accuracy": 0.3,
-                          "per_tag_ap": {"piano": 0.95, "drum": 0.4, "speech": 0.8}})
+    write_metrics(model, {"data": "/x/test.h5", "n_clips": 500, "n_tags": 3, "roc_auc_macro": 0.97,
+                          "roc_auc_micro": 0.98, "pr_auc_macro": 0.71, "pr_auc_micro": 0.75,
+                          "subset_accuracy": 0.3,
+                          "per_tag_ap": {"piano": 0.95, "drum": 0.4, "speech": 0.8},
+                          "per_tag_positives": {"piano": 50, "drum": 20, "speech": 30},
+                          "evaluations": {"other.h5": {"roc_auc_macro": 0.9, "roc_auc_micro": 0.91,
+                                                       "pr_auc_macro": 0.5, "pr_auc_micro": 0.6,
+                                                       "subset_accuracy": 0.1}}})
     at = run_page()
-    table = next(d.value for d in at.dataframe if "course CNN" in d.value.columns)
-    assert table.loc["ROC-AUC macro", "this model"] == pytest.approx(0.97)
-    assert table.loc["ROC-AUC macro", "course CNN"] == pytest.approx(0.938)
-    assert table.loc["PR-AUC macro", "difference"] == pytest.approx(0.71 - 0.415)
+    table = next(d.value for d in at.dataframe if "test.h5" in d.value.columns)
+    assert list(table.columns) == ["test.h5", "other.h5", "course CNN (COALA test)"]
+    assert table.loc["ROC-AUC macro", "test.h5"] == pytest.approx(0.97)
+    assert table.loc["PR-AUC macro", "other.h5"] == pytest.approx(0.5)
+    assert table.loc["PR-AUC macro", "course CNN (COALA test)"] == pytest.approx(0.415)
+    assert table.loc["subset accuracy", "course CNN (COALA test)"] == pytest.approx(0.249)
     ap = next(d.value for d in at.dataframe if "AP" in d.value.columns)
     assert list(ap["tag"]) == ["piano", "speech", "drum"]
-    assert "3 tags" in texts(at)
+    assert list(ap["test clips"]) == [50, 30, 20]
+    assert "3 tags in the test data" in texts(at)
 
 
 def test_model_without_metrics_says_how_to_evaluate(env):
     _, models = env
     make_model_dir(models / "default")
     at = run_page()
-    assert "no metrics.json" in texts(at) and "python -m core evaluate" in texts(at)
+    assert "no test figures yet" in texts(at) and "python -m core evaluate" in texts(at)
+
+
+def test_start_form_refuses_a_bad_data_file_and_a_taken_name(env, tmp_path):
+    runs, _ = env
+    write_run_log(runs / "taken", epochs=1, done=True)
+    not_h5 = tmp_path / "exports" / "notes.h5"  # next to the store: the page offers it
+    not_h5.parent.mkdir()
+    not_h5.write_text("not hdf5")
+    at = run_page()
+    at.selectbox(key="training_new_data").set_value(str(not_h5))
+    at.text_input(key="training_new_name").input("fresh")
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception
+    assert "not a readable COALA HDF5 file" in texts(at)
+    at.text_input(key="training_new_name").input("taken")
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert "already holds a run" in texts(at)
+    assert not (runs / "fresh").exists()
+
+
+def tiny_corpus(path: Path, n: int = 96) -> Path:
+    """A small COALA-layout file in which tag 0 is present exactly when the patch is bright."""
+    rng = np.random.default_rng(0)
+    bright = rng.random(n) < 0.5
+    data = rng.random((n, 96, 96), dtype=np.float32) * 0.2 + bright[:, None, None] * 0.6
+    labels = np.zeros((n, 1000), np.int16)
+    labels[:, 0], labels[:, 1] = bright, ~bright
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_coala(path, CoalaArrays(np.arange(n), data.astype(np.float32), labels))
+    return path
+
+
+def wait_for_end(run: Path) -> list[dict]:
+    deadline = time.monotonic() + RUN_DEADLINE_S
+    while time.monotonic() < deadline:
+        if process_alive(run) is False:
+            return read_log(run)
+        time.sleep(0.5)
+    pytest.fail(f"the training process did not finish; output:\n{(run / 'train.out').read_text()}")
+
+
+def test_a_run_started_from_the_page_trains_in_its_own_process(env, tmp_path):
+    runs, _ = env
+    data = tiny_corpus(tmp_path / "exports" / "tiny.h5")  # next to the store: the page offers it
+    at = run_page()
+    at.selectbox(key="training_new_data").set_value(str(data))
+    at.text_input(key="training_new_name").input("from-page")
+    at.number_input(key="training_new_epochs").set_value(1)
+    at.number_input(key="training_new_batch").set_value(16)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception, at.exception
+    assert "Started from-page" in texts(at)
+    assert at.selectbox(key="training_run").value == "from-page"
+    records = wait_for_end(runs / "from-page")
+    assert [r["event"] for r in records] == ["start", "epoch", "end"]
+    assert records[0]["config"]["batch_size"] == 16 and records[0]["n_train"] > 0
+    at = run_page()  # a new browser session, as after a refresh
+    shown = texts(at)
+    assert "finished" in shown and "1 epoch logged" in shown
+    assert "done: 1 epochs" in shown  # the process's own output, shown on the page
+    assert "best.pt" in shown and "last.pt" in shown
+
+
+def test_stop_interrupts_the_training_process(env, tmp_path):
+    runs, _ = env
+    data = tiny_corpus(tmp_path / "exports" / "tiny.h5")
+    at = run_page()
+    at.selectbox(key="training_new_data").set_value(str(data))
+    at.text_input(key="training_new_name").input("to-stop")
+    at.number_input(key="training_new_epochs").set_value(500)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    run = runs / "to-stop"
+    deadline = time.monotonic() + RUN_DEADLINE_S
+    while not read_log(run) and process_alive(run) and time.monotonic() < deadline:
+        time.sleep(0.5)  # until the trainer has started and written its first record
+    at = run_page()
+    assert "running" in texts(at)
+    next(b for b in at.button if b.label == "Stop training").click().run()
+    assert not at.exception
+    wait_for_end(run)
+    at = run_page()
+    assert "stopped" in texts(at) and "interrupted" in (run / "train.out").read_text()
+    assert not any(r["event"] == "end" for r in read_log(run))
