@@ -7,7 +7,8 @@ import importlib
 import sys
 
 # Each module in core.commands defines `register(subparsers)`; add new commands here.
-COMMAND_MODULES = ["tag", "features", "label", "export", "feed"]
+COMMAND_MODULES = ["tag", "features", "label", "export", "feed",
+                   "corpus", "train", "evaluate", "export_model"]
 
 
 def build_parser() -> argparse.ArgumentParser:

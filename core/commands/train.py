@@ -1,0 +1,88 @@
+"""`python -m core train --data TRAIN.h5 [--val VAL.h5] --preset compact --out runs/NAME`."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import fields
+
+from tqdm import tqdm
+
+from core.commands.common import fail
+from core.dataset import DatasetFormatError
+from core.train import Callback, RunFolderError, TrainConfig, Trainer, resume_config
+
+# CLI flag -> TrainConfig field, for the options that map one to one.
+OPTIONS = ("val_fraction", "epochs", "batch_size", "lr", "weight_decay", "patience", "seed", "threads",
+           "spec_augment", "eval_batch_size")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train the tagger on COALA-layout HDF5 data")
+    p.add_argument("--data", help="training HDF5 file")
+    p.add_argument("--val", help="validation HDF5 file (default: a seeded split of --data)")
+    p.add_argument("--out", required=True, help="run folder (config, log.jsonl, checkpoints)")
+    p.add_argument("--preset", default="compact", choices=["compact", "course"], help="model size")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
+    p.add_argument("--cosine", action="store_true", help="cosine learning-rate decay over --epochs")
+    p.add_argument("--no-amp", dest="amp", action="store_false", help="no mixed precision on CUDA")
+    defaults = {f.name: f.default for f in fields(TrainConfig)}
+    for name in OPTIONS:
+        p.add_argument("--" + name.replace("_", "-"), type=type(defaults[name]), default=None,
+                       help=f"default {defaults[name]}")
+    p.set_defaults(run=run)
+
+
+def config_from_args(args) -> TrainConfig:
+    if args.resume:
+        return resume_config(args.out, args.epochs)
+    if not args.data:
+        raise ValueError("--data is required (unless --resume)")
+    given = {name: getattr(args, name) for name in OPTIONS if getattr(args, name) is not None}
+    return TrainConfig(data=args.data, out=args.out, val=args.val, preset=args.preset,
+                       device=args.device, cosine=args.cosine, amp=args.amp, **given)
+
+
+class ProgressBar(Callback):
+    """A tqdm bar per epoch and one summary line per epoch, on the main process only."""
+
+    def __init__(self):
+        self.bar = None
+
+    def on_batch(self, trainer, step, n_steps, loss):
+        if not trainer.ctx.main:
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=n_steps, unit="batch", file=sys.stderr, leave=False,
+                            desc=f"epoch {trainer.epoch}/{trainer.cfg.epochs}")
+        self.bar.update()
+        self.bar.set_postfix(loss=f"{loss:.4f}")
+
+    def on_epoch(self, trainer, record):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        if trainer.ctx.main:
+            best = " *" if record["is_best"] else ""
+            print(f"epoch {record['epoch']:3d}  loss {record['train_loss']:.4f}  "
+                  f"val loss {record['val_loss']:.4f}  ROC-AUC {record['roc_auc_macro']:.3f}  "
+                  f"PR-AUC {record['pr_auc_macro']:.3f}  {record['samples_per_s']:.0f} samples/s  "
+                  f"{record['time_s']:.0f} s{best}", flush=True)
+
+
+def run(args) -> int:
+    try:
+        cfg = config_from_args(args)
+        trainer = Trainer(cfg, [ProgressBar()])
+    except (ValueError, RunFolderError, DatasetFormatError, OSError) as e:
+        return fail(str(e))
+    try:
+        end = trainer.run()
+    except RunFolderError as e:
+        return fail(str(e))
+    finally:
+        trainer.close()
+    if trainer.ctx.main:
+        print(f"done: {end['epochs']} epochs ({end['stopped']}), best epoch {end['best_epoch']} "
+              f"with validation PR-AUC macro {end['best_pr_auc_macro']:.3f}; run folder {cfg.out}")
+    return 0

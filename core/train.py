@@ -1,0 +1,523 @@
+"""Training: TrainConfig, batches read from HDF5 in large contiguous chunks, the loop with callbacks,
+checkpoints with optimizer state (resume), the best epoch by validation PR-AUC macro, early stopping,
+a JSON-lines log in the run folder, DDP through torchrun, mixed precision on CUDA.
+
+Run folder:
+    config.json   the TrainConfig and model dims
+    log.jsonl     one JSON object per line: {"event": "start"|"epoch"|"end", ...}, appended live
+    last.pt       model, optimizer and loop state after the latest epoch (for --resume)
+    best.pt       model state of the best epoch and its validation figures
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from core.dataset import dataset_size, fits_in_memory, read_coala, split_indices
+from core.metrics import score_tags
+from core.model import PRESETS, ModelDims, TaggerCNN, build_model, count_parameters
+from core.vocabulary import load_vocabulary
+
+LOG, CONFIG, LAST, BEST = "log.jsonl", "config.json", "last.pt", "best.pt"
+STREAM_CHUNK_ROWS = 4096  # rows read at once when a file does not fit in memory
+SELECT_METRIC = "pr_auc_macro"  # the best epoch is the one with the highest validation value
+
+
+class RunFolderError(Exception):
+    """The run folder is missing what --resume needs, or would be overwritten."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: str  # training HDF5 file (COALA layout)
+    out: str  # run folder
+    val: str | None = None  # validation HDF5; None: a seeded split of `data`
+    val_fraction: float = 0.1  # share of `data` held out when `val` is None
+    preset: str = "compact"  # core.model preset
+    epochs: int = 30  # most epochs to run
+    batch_size: int = 64  # global batch, split evenly across DDP processes
+    lr: float = 1e-3  # Adam learning rate
+    weight_decay: float = 0.0  # Adam weight decay
+    cosine: bool = False  # decay the learning rate along a cosine over `epochs`
+    patience: int = 6  # stop after this many epochs without a better validation PR-AUC macro
+    seed: int = 0  # weights, shuffling and the validation split
+    device: str = "auto"  # auto (CUDA when present), cpu or cuda
+    amp: bool = True  # mixed precision on CUDA; CPU always trains in float32
+    threads: int = 0  # torch CPU threads per process; 0: all cores shared among processes
+    spec_augment: float = 0.0  # chance per clip of one time and one mel-band mask (0: off)
+    eval_batch_size: int = 256  # batch for validation passes
+    prior_bias: bool = True  # start each output's bias at its tag's training frequency
+    resume: bool = False  # continue the run in `out` from its last.pt
+
+
+# --- data ---------------------------------------------------------------------------------------------
+class PatchSource:
+    """The rows `rows` (None: all) of a COALA file: in memory when it fits, else streamed in chunks."""
+
+    def __init__(self, path: str, rows: np.ndarray | None = None):
+        self.path = path
+        self.rows = None if rows is None else np.sort(np.asarray(rows))
+        self.in_memory = fits_in_memory(path)
+        self.x = self.y = None
+        if self.in_memory:
+            arrays = read_coala(path)  # one contiguous read of the whole file
+            if self.rows is not None:
+                arrays = arrays.subset(self.rows)
+            self.x = torch.from_numpy(arrays.data)  # (n, 96, 96) float32
+            self.y = torch.from_numpy(arrays.labels.astype(np.uint8))  # (n, n_tags)
+
+    def __len__(self) -> int:
+        return len(self.x) if self.in_memory else (
+            dataset_size(self.path) if self.rows is None else len(self.rows))
+
+    def label_frequencies(self) -> torch.Tensor:
+        """(n_tags,) share of clips carrying each tag."""
+        if self.in_memory:
+            return self.y.float().mean(dim=0)
+        total, n = None, 0
+        for _, y in _ordered(self, STREAM_CHUNK_ROWS):
+            s = y.float().sum(dim=0)
+            total, n = (s if total is None else total + s), n + len(y)
+        return total / max(n, 1)
+
+    def n_batches(self, batch: int, world: int) -> int:
+        return (len(self) // world) // batch
+
+    def epoch(self, seed: int, batch: int, rank: int = 0, world: int = 1):
+        """Yield (x, y) batches of this rank's share, in a seeded order; every rank gets as many."""
+        n_batches = self.n_batches(batch, world)
+        gen = torch.Generator().manual_seed(seed)
+        if self.in_memory:
+            order = torch.randperm(len(self), generator=gen)[rank::world][: n_batches * batch]
+            for b in range(n_batches):
+                idx = order[b * batch:(b + 1) * batch]
+                yield self.x[idx], self.y[idx]
+            return
+        yield from self._stream(gen, batch, rank, world, n_batches)
+
+    def _stream(self, gen: torch.Generator, batch: int, rank: int, world: int, n_batches: int):
+        n = dataset_size(self.path)
+        starts = list(range(0, n, STREAM_CHUNK_ROWS))
+        xs, ys, given = [], [], 0
+        for c in torch.randperm(len(starts), generator=gen).tolist():
+            a = read_coala(self.path, slice(starts[c], min(n, starts[c] + STREAM_CHUNK_ROWS)))
+            keep = np.arange(starts[c], starts[c] + len(a))
+            mask = (keep % world == rank) & (np.isin(keep, self.rows) if self.rows is not None else True)
+            perm = torch.randperm(int(mask.sum()), generator=gen).numpy()
+            xs.append(torch.from_numpy(a.data[mask][perm]))
+            ys.append(torch.from_numpy(a.labels[mask][perm].astype(np.uint8)))
+            x, y = torch.cat(xs), torch.cat(ys)
+            while len(x) >= batch and given < n_batches:
+                yield x[:batch], y[:batch]
+                x, y, given = x[batch:], y[batch:], given + 1
+            xs, ys = [x], [y]
+        # every rank stops at n_batches, computed from its share, so DDP steps stay in lockstep
+
+
+def load_sources(cfg: TrainConfig) -> tuple[PatchSource, PatchSource]:
+    if cfg.val:
+        return PatchSource(cfg.data), PatchSource(cfg.val)
+    train_idx, val_idx = split_indices(dataset_size(cfg.data), cfg.val_fraction, cfg.seed)
+    return PatchSource(cfg.data, train_idx), PatchSource(cfg.data, val_idx)
+
+
+def spec_augment(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:
+    """Zero one band of up to 12 mel bins and one span of up to 16 frames in a share p of clips."""
+    b, n_mels, n_frames = x.shape  # (batch, n_mels, frames)
+    chosen = (torch.rand(b, generator=gen) < p)[:, None, None]
+    shape = (b, 1, 1)
+    f0, fw = torch.randint(0, n_mels, shape, generator=gen), torch.randint(1, 13, shape, generator=gen)
+    t0, tw = torch.randint(0, n_frames, shape, generator=gen), torch.randint(1, 17, shape, generator=gen)
+    mel = torch.arange(n_mels)[None, :, None]
+    frame = torch.arange(n_frames)[None, None, :]
+    mask = ((mel >= f0) & (mel < f0 + fw)) | ((frame >= t0) & (frame < t0 + tw))  # (batch, mels, frames)
+    return x.masked_fill(mask & chosen, 0.0)
+
+
+# --- distributed --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Dist:
+    rank: int  # this process
+    world: int  # processes in all
+    local_rank: int  # this process on its machine (picks the GPU)
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device_name: str) -> tuple[Dist, torch.device]:
+    """Read torchrun's environment; start the process group when there is more than one process."""
+    from core.tagger import resolve_device
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    ctx = Dist(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
+    device = resolve_device(device_name)
+    if device.type == "cuda":
+        device = torch.device("cuda", ctx.local_rank)
+        torch.cuda.set_device(device)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return ctx, device
+
+
+# --- the loop -----------------------------------------------------------------------------------------
+class Callback:
+    """Hooks for progress displays (the CLI's tqdm, the app's training page). Override any."""
+
+    def on_start(self, trainer: Trainer) -> None: ...
+    def on_batch(self, trainer: Trainer, step: int, n_steps: int, loss: float) -> None: ...
+    def on_epoch(self, trainer: Trainer, record: dict) -> None: ...
+    def on_end(self, trainer: Trainer, record: dict) -> None: ...
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, callbacks: list[Callback] | None = None):
+        self.cfg = cfg
+        self.callbacks = callbacks or []
+        self.ctx, self.device = init_distributed(cfg.device)
+        self.out = Path(cfg.out)
+        self.dims: ModelDims = PRESETS[cfg.preset]
+        self.vocabulary = load_vocabulary()
+        self.epoch = 0  # epochs completed
+        self.best_epoch, self.best_score, self.bad_epochs = 0, -math.inf, 0
+        self.stop_requested = False
+        self.stop_reason = ""
+        self._setup_threads()
+        torch.manual_seed(cfg.seed)
+        self.model: TaggerCNN = build_model(self.dims).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), cfg.lr, weight_decay=cfg.weight_decay)
+        self.amp_dtype = _amp_dtype(self.device, cfg.amp)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.loss_fn = nn.BCEWithLogitsLoss()
+        self.train_data, self.val_data = load_sources(cfg)
+        if cfg.prior_bias and not cfg.resume:
+            init_output_bias(self.model, self.train_data.label_frequencies())
+        self.net = self._wrap(self.model)
+
+    def _setup_threads(self) -> None:
+        if self.device.type == "cpu":
+            threads = self.cfg.threads or max(1, (os.cpu_count() or 1) // self.ctx.world)
+            torch.set_num_threads(threads)
+
+    def _wrap(self, model: nn.Module) -> nn.Module:
+        if self.ctx.world == 1:
+            return model
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(model, device_ids=ids)
+
+    def request_stop(self) -> None:
+        """Stop after the current epoch (a callback may call this, e.g. from a UI button)."""
+        self.stop_requested = True
+
+    def run(self) -> dict:
+        self._prepare_run_folder()
+        if self.ctx.main:
+            self._log({"event": "start", "config": asdict(self.cfg), "dims": self.dims.to_dict(),
+                       "n_train": len(self.train_data), "n_val": len(self.val_data),
+                       "parameters": count_parameters(self.model), "device": str(self.device),
+                       "world_size": self.ctx.world, "resumed_at_epoch": self.epoch})
+        for cb in self.callbacks:
+            cb.on_start(self)
+        while self.epoch < self.cfg.epochs and not self._should_stop():
+            record = self._run_epoch()
+            for cb in self.callbacks:
+                cb.on_epoch(self, record)
+        end = {"event": "end", "epochs": self.epoch, "best_epoch": self.best_epoch,
+               f"best_{SELECT_METRIC}": self.best_score, "stopped": self.stop_reason or "max_epochs"}
+        if self.ctx.main:
+            self._log(end)
+        for cb in self.callbacks:
+            cb.on_end(self, end)
+        return end
+
+    def _run_epoch(self) -> dict:
+        self.epoch += 1
+        lr = self._set_lr()
+        start = time.perf_counter()
+        train_loss, samples, train_s = self.train_epoch()
+        metrics = self.validate() if self.ctx.main else {}
+        is_best = self.ctx.main and metrics[SELECT_METRIC] > self.best_score
+        if is_best:
+            self.best_epoch, self.best_score, self.bad_epochs = self.epoch, metrics[SELECT_METRIC], 0
+        elif self.ctx.main:
+            self.bad_epochs += 1
+        record = {"event": "epoch", "epoch": self.epoch, "train_loss": train_loss, **metrics,
+                  "lr": lr, "time_s": time.perf_counter() - start,
+                  "samples_per_s": samples / max(train_s, 1e-9), "best_epoch": self.best_epoch,
+                  "is_best": bool(is_best)}
+        if self.ctx.main:
+            self._save(is_best, metrics)
+            self._log(record)
+        self._sync_stop()
+        return record
+
+    def _set_lr(self) -> float:
+        lr = self.cfg.lr
+        if self.cfg.cosine:
+            lr = self.cfg.lr * 0.5 * (1 + math.cos(math.pi * (self.epoch - 1) / max(1, self.cfg.epochs)))
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        return lr
+
+    def train_epoch(self) -> tuple[float, int, float]:
+        """One pass over this process's share: (mean loss, samples seen, seconds)."""
+        self.net.train()
+        per_rank = max(2, self.cfg.batch_size // self.ctx.world)
+        n_steps = self.train_data.n_batches(per_rank, self.ctx.world)
+        if n_steps == 0:
+            raise ValueError(f"{len(self.train_data)} training clips give no full batch of {per_rank}")
+        gen = torch.Generator().manual_seed(self.cfg.seed * 1000 + self.epoch)
+        total, samples, start = 0.0, 0, time.perf_counter()
+        batches = self.train_data.epoch(self.cfg.seed * 1000 + self.epoch, per_rank, self.ctx.rank,
+                                        self.ctx.world)
+        for step, (x, y) in enumerate(batches, 1):
+            loss = self.train_step(x, y, gen)
+            total, samples = total + loss, samples + len(x) * self.ctx.world
+            for cb in self.callbacks:
+                cb.on_batch(self, step, n_steps, loss)
+        return total / n_steps, samples, time.perf_counter() - start
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator | None = None) -> float:
+        """One optimizer step on a (batch, 96, 96) patch batch and its (batch, n_tags) labels."""
+        x = x.clamp_min(0.0)  # COALA's training clamps inputs at 0
+        if self.cfg.spec_augment > 0 and gen is not None:
+            x = spec_augment(x, self.cfg.spec_augment, gen)
+        x = x.to(self.device, non_blocking=True)
+        y = y.to(self.device, non_blocking=True).float()
+        self.optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
+                            enabled=self.amp_dtype is not None):
+            loss = self.loss_fn(self.net(x).float(), y)  # logits (batch, n_tags)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return float(loss.detach())
+
+    @torch.no_grad()
+    def validate(self) -> dict:
+        scores, labels = predict(self.model, self.val_data, self.device, self.cfg.eval_batch_size,
+                                 self.amp_dtype)
+        with torch.no_grad():
+            logits = torch.logit(torch.from_numpy(scores).clamp(1e-7, 1 - 1e-7))
+            val_loss = float(self.loss_fn(logits, torch.from_numpy(labels).float()))
+        sc = score_tags(labels, scores, self.vocabulary)
+        return {"val_loss": val_loss, "roc_auc_macro": sc.roc_auc_macro, "roc_auc_micro": sc.roc_auc_micro,
+                "pr_auc_macro": sc.pr_auc_macro, "pr_auc_micro": sc.pr_auc_micro,
+                "subset_accuracy": sc.subset_accuracy, "val_tags": sc.n_tags}
+
+    def _should_stop(self) -> bool:
+        return bool(self.stop_reason)
+
+    def _sync_stop(self) -> None:
+        """Early stopping, decided on rank 0 and shared with every process."""
+        stop = 0
+        if self.ctx.main:
+            if self.bad_epochs >= self.cfg.patience:
+                stop = 1
+            elif self.stop_requested:
+                stop = 2
+        if self.ctx.world > 1:
+            flag = torch.tensor([stop], device=self.device if self.device.type == "cuda" else "cpu")
+            dist.broadcast(flag, 0)
+            stop = int(flag.item())
+        self.stop_reason = {0: "", 1: "early_stopping", 2: "requested"}[stop]
+
+    # --- run folder ---
+    def _prepare_run_folder(self) -> None:
+        if self.ctx.main:
+            if self.cfg.resume:
+                self._load_last()
+            elif (self.out / LAST).exists() or (self.out / LOG).exists():
+                raise RunFolderError(f"{self.out} already holds a run; pass --resume to continue it, "
+                                     "or choose another --out")
+            self.out.mkdir(parents=True, exist_ok=True)
+            _write_json(self.out / CONFIG, {"train": asdict(self.cfg), "dims": self.dims.to_dict()})
+        if self.ctx.world > 1:
+            self._broadcast_state()
+
+    def _broadcast_state(self) -> None:
+        """Resumed weights and counters from rank 0 to every process."""
+        state = [self.epoch, self.best_epoch, self.best_score, self.bad_epochs]
+        dist.broadcast_object_list(state, 0)
+        self.epoch, self.best_epoch, self.best_score, self.bad_epochs = state
+        for tensor in self.model.state_dict().values():
+            dist.broadcast(tensor, 0)
+
+    def _save(self, is_best: bool, metrics: dict) -> None:
+        state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "scaler": self.scaler.state_dict(), "epoch": self.epoch,
+                 "best_epoch": self.best_epoch, "best_score": self.best_score,
+                 "bad_epochs": self.bad_epochs, "dims": self.dims.to_dict(),
+                 "config": asdict(self.cfg), "torch_rng": torch.get_rng_state()}
+        _atomic_save(state, self.out / LAST)
+        if is_best:
+            _atomic_save({"model": self.model.state_dict(), "dims": self.dims.to_dict(),
+                          "epoch": self.epoch, "metrics": metrics, "config": asdict(self.cfg)},
+                         self.out / BEST)
+
+    def _load_last(self) -> None:
+        path = self.out / LAST
+        if not path.is_file():
+            raise RunFolderError(f"--resume: no checkpoint {path}")
+        state = torch.load(path, map_location=self.device, weights_only=True)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.epoch, self.best_epoch = state["epoch"], state["best_epoch"]
+        self.best_score, self.bad_epochs = state["best_score"], state["bad_epochs"]
+        torch.set_rng_state(state["torch_rng"].cpu())
+
+    def _log(self, record: dict) -> None:
+        with open(self.out / LOG, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def close(self) -> None:
+        if self.ctx.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+@torch.no_grad()
+def init_output_bias(model: TaggerCNN, frequencies: torch.Tensor) -> None:
+    """Biases at the logit of each tag's frequency: training starts from the priors instead of
+    spending its first epochs learning that almost every tag is absent."""
+    last = model.head[-1]
+    p = frequencies.to(last.bias.device).clamp(1e-4, 0.5)
+    last.bias.copy_(torch.log(p / (1 - p)))
+
+
+def _amp_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
+    if not amp or device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+@torch.no_grad()
+def predict(model: nn.Module, data: PatchSource, device: torch.device, batch: int = 256,
+            amp_dtype: torch.dtype | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Sigmoid scores (N, n_tags) float32 and labels (N, n_tags) uint8 of every row, in file order."""
+    model.eval()
+    scores, labels = [], []
+    for x, y in _ordered(data, batch):
+        with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+            logits = model(x.clamp_min(0.0).to(device))  # (batch, n_tags)
+        scores.append(torch.sigmoid(logits.float()).cpu().numpy())
+        labels.append(y.numpy())
+    return np.concatenate(scores), np.concatenate(labels)
+
+
+def _ordered(data: PatchSource, batch: int):
+    if data.in_memory:
+        for a in range(0, len(data), batch):
+            yield data.x[a:a + batch], data.y[a:a + batch]
+        return
+    n = dataset_size(data.path)
+    for start in range(0, n, STREAM_CHUNK_ROWS):
+        arrays = read_coala(data.path, slice(start, min(n, start + STREAM_CHUNK_ROWS)))
+        if data.rows is not None:
+            keep = np.isin(np.arange(start, start + len(arrays)), data.rows)
+            arrays = arrays.subset(np.flatnonzero(keep))
+        for a in range(0, len(arrays), batch):
+            yield (torch.from_numpy(arrays.data[a:a + batch]),
+                   torch.from_numpy(arrays.labels[a:a + batch].astype(np.uint8)))
+
+
+def train(cfg: TrainConfig, callbacks: list[Callback] | None = None) -> dict:
+    """Train to the end (or early stop); returns the final log record."""
+    trainer = Trainer(cfg, callbacks)
+    try:
+        return trainer.run()
+    finally:
+        trainer.close()
+
+
+def load_run_config(run_dir: str | Path) -> TrainConfig:
+    path = Path(run_dir) / CONFIG
+    if not path.is_file():
+        raise RunFolderError(f"no {CONFIG} in {run_dir}: not a run folder")
+    return TrainConfig(**json.loads(path.read_text())["train"])
+
+
+def read_log(run_dir: str | Path) -> list[dict]:
+    """The run's JSON-lines records so far (a line being written is skipped)."""
+    path = Path(run_dir) / LOG
+    records = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return records
+
+
+def load_best(run_dir: str | Path) -> tuple[TaggerCNN, dict]:
+    """The best epoch's model (eval mode, CPU) and its checkpoint record."""
+    path = Path(run_dir) / BEST
+    if not path.is_file():
+        raise RunFolderError(f"no {BEST} in {run_dir}: the run has not finished an epoch")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model = build_model(ModelDims.from_dict(state["dims"]))
+    model.load_state_dict(state["model"])
+    return model.eval(), state
+
+
+def measure_throughput(preset: str = "compact", n_batches: int = 20, batch_size: int = 64,
+                       device: str = "cpu", threads: int = 0) -> float:
+    """Training samples per second, the in-memory loader included, on synthetic data."""
+    import tempfile
+
+    from core.dataset import CoalaArrays, write_coala
+
+    rng = np.random.default_rng(0)
+    n = batch_size * (n_batches + 3)
+    arrays = CoalaArrays(np.arange(n), rng.random((n, 96, 96), dtype=np.float32),
+                         (rng.random((n, 1000)) < 0.01).astype(np.int16))
+    with tempfile.TemporaryDirectory() as tmp:
+        write_coala(Path(tmp) / "bench.h5", arrays)
+        cfg = TrainConfig(str(Path(tmp) / "bench.h5"), str(Path(tmp) / "run"), preset=preset,
+                          batch_size=batch_size, device=device, threads=threads, val_fraction=0.01)
+        trainer = Trainer(cfg)
+        batches = trainer.train_data.epoch(0, batch_size)
+        trainer.net.train()
+        for _ in range(2):  # warm-up
+            trainer.train_step(*next(batches))
+        if trainer.device.type == "cuda":
+            torch.cuda.synchronize()
+        start, seen = time.perf_counter(), 0
+        for x, y in batches:
+            trainer.train_step(x, y)
+            seen += len(x)
+        if trainer.device.type == "cuda":
+            torch.cuda.synchronize()
+        trainer.close()
+        return seen / (time.perf_counter() - start)
+
+
+def _atomic_save(obj: dict, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2))
+    tmp.replace(path)
+
+
+def resume_config(run_dir: str | Path, epochs: int | None = None) -> TrainConfig:
+    """The stored config of a run, marked for resuming, optionally with more epochs."""
+    cfg = load_run_config(run_dir)
+    return replace(cfg, resume=True, epochs=epochs or cfg.epochs)
