@@ -120,7 +120,7 @@ def tag_editor(store: TagStore, sound_id: int, prefix: str) -> None:
         st.error(f"The tag store is unavailable: {e}")
         return
     st.caption(("Reviewed · " if labels.reviewed else "Not reviewed yet · ")
-               + f"final tags: {escape_markdown(summary(labels.final))}")
+               + f"final tags: {escape_markdown(summary(people_first(labels)))}")
     lines = tag_lines(labels)
     for line in lines[:SHOWN_LINES]:
         _tag_row(store, sound_id, line, prefix, msg_key)
@@ -132,6 +132,12 @@ def tag_editor(store: TagStore, sound_id: int, prefix: str) -> None:
     message = st.session_state.get(msg_key)
     if message:
         getattr(st, message[0])(escape_markdown(message[1]))
+
+
+def people_first(labels: SoundLabels) -> list[str]:
+    """The final tags, those a person added or confirmed first (so a short summary names them)."""
+    mine = [t for t in [*labels.added, *labels.confirmed] if t in labels.final]
+    return list(dict.fromkeys(mine + labels.final))
 
 
 def summary(tags: list[str]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.tag_editor import SHOWN_PREDICTIONS, summary, tag_lines
+from app.tag_editor import SHOWN_PREDICTIONS, people_first, summary, tag_lines
 from core.store import SoundLabels
 
 
@@ -32,3 +32,11 @@ def test_summary_names_the_first_tags_and_counts_the_rest():
     assert summary([]) == "none"
     assert summary(["a", "b"]) == "a, b"
     assert summary([f"t{i}" for i in range(15)]).endswith("t11 and 3 more")
+
+
+def test_the_summary_names_a_persons_tags_first():
+    final = [f"t{i}" for i in range(20)] + ["guitar"]
+    lab = labels([(f"t{i}", 0.9) for i in range(20)], added=["guitar"], confirmed=["t19"],
+                 final=final)
+    assert people_first(lab)[:3] == ["guitar", "t19", "t0"]
+    assert summary(people_first(lab)).startswith("guitar, t19, t0")
