@@ -33,10 +33,16 @@ STATE_NOTE = {"confirmed": "confirmed", "added": "added by hand", "removed": "re
 
 
 def tag_lines(labels: SoundLabels) -> list[TagLine]:
-    """What the card lists: predictions (top ones, and all that count), then hand-added tags."""
+    """What the card lists: tags a person gave (not predicted) first, so they stay in sight, then
+    the predictions by score (the top ones, and every one that counts or was touched)."""
     vocab, removed, confirmed = vocabulary_set(), set(labels.removed), set(labels.confirmed)
     final = set(labels.final)
-    lines, seen = [], set()
+    lines, seen = [], {t for t, _ in labels.predicted}
+    for tag in [*labels.confirmed, *labels.added, *labels.removed]:
+        if tag not in seen:
+            state = ("removed" if tag in removed else "confirmed" if tag in confirmed else "added")
+            lines.append(TagLine(tag, None, state, tag in vocab))
+            seen.add(tag)
     for i, (tag, score) in enumerate(labels.predicted):
         counted = tag in final or tag in removed or tag in confirmed
         if i >= SHOWN_PREDICTIONS and not counted:
@@ -44,12 +50,6 @@ def tag_lines(labels: SoundLabels) -> list[TagLine]:
         state = ("removed" if tag in removed else "confirmed" if tag in confirmed
                  else "predicted" if tag in final else "suggested")
         lines.append(TagLine(tag, score, state, tag in vocab))
-        seen.add(tag)
-    for tag in [*labels.confirmed, *labels.added, *labels.removed]:
-        if tag not in seen:
-            state = ("removed" if tag in removed else "confirmed" if tag in confirmed else "added")
-            lines.append(TagLine(tag, None, state, tag in vocab))
-            seen.add(tag)
     return lines
 
 

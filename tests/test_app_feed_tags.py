@@ -40,3 +40,9 @@ def test_the_summary_names_a_persons_tags_first():
                  final=final)
     assert people_first(lab)[:3] == ["guitar", "t19", "t0"]
     assert summary(people_first(lab)).startswith("guitar, t19, t0")
+
+
+def test_a_persons_own_tags_come_first_so_they_stay_in_sight():
+    lab = labels([(f"t{i}", 0.9) for i in range(30)], added=["guitar"],
+                 final=[f"t{i}" for i in range(30)] + ["guitar"])
+    assert [line.tag for line in tag_lines(lab)][:2] == ["guitar", "t0"]
