@@ -32,8 +32,8 @@ SHOTS = ROOT / "test-output" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-SERVER_START_S = 180  # generous: two busy cores, and the first import of torch is slow
-STEP_MS = 90_000  # any one step in the browser (a first render, tagging a file)
+SERVER_START_S = 240  # generous: two busy cores, and the first import of torch is slow
+STEP_MS = 180_000  # any one step in the browser (a first render, tagging a file), on a busy machine
 VIEWPORT = {"width": 1440, "height": 1000}
 MAX_SHOT_H = 3200  # pixels: screenshots of long pages stop here
 
@@ -59,12 +59,19 @@ def wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
 
 
 def write_run(runs: Path) -> None:
-    """A finished run's JSON-lines log, so the training monitor has curves to draw."""
+    """A finished run's log.jsonl in the trainer's format, so the monitor has curves to draw."""
     run = runs / "e2e-run"
     run.mkdir(parents=True)
-    lines = [{"event": "epoch", "epoch": e, "train_loss": 0.2 / e, "val_loss": 0.25 / e ** 0.7,
-              "val_roc_auc_macro": 0.80 + 0.03 * e, "val_pr_auc_macro": 0.3 + 0.08 * e}
-             for e in range(1, 6)] + [{"event": "done", "best_epoch": 5}]
+    lines = [{"event": "start", "config": {"preset": "compact", "epochs": 8, "batch_size": 64,
+                                           "lr": 0.001}, "n_train": 4000, "n_val": 450,
+              "parameters": 1_300_000, "device": "cpu"}]
+    lines += [{"event": "epoch", "epoch": e, "train_loss": 0.09 / e ** 0.8,
+               "val_loss": 0.08 / e ** 0.6 + 0.002 * e, "roc_auc_macro": 0.99 - 0.2 / e,
+               "roc_auc_micro": 0.995 - 0.15 / e, "pr_auc_macro": 0.85 - 0.6 / e,
+               "pr_auc_micro": 0.9 - 0.55 / e, "subset_accuracy": 0.6 - 0.5 / e,
+               "time_s": 30.0, "samples_per_s": 150.0, "best_epoch": e, "is_best": True}
+              for e in range(1, 9)]
+    lines.append({"event": "end", "epochs": 8, "best_epoch": 8, "stopped": "max_epochs"})
     (run / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
 
 
@@ -116,13 +123,16 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, request):
+def page(browser, app_server, request):
     context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
     context.set_default_timeout(STEP_MS)
     pg = context.new_page()
+    failed_before = request.session.testsfailed
     yield pg
     shoot(pg, f"last-state-{request.node.name}")  # what the browser showed at the end (or failure)
     context.close()
+    if request.session.testsfailed > failed_before:  # the server's side of the story
+        print("streamlit log (tail):\n" + app_server["log"].read_text(errors="replace")[-4000:])
 
 
 def settle(page) -> None:
@@ -216,7 +226,7 @@ def test_every_page_renders_in_the_browser(app_server, page):
     shoot(page, "feed")
     open_page(page, base, "training", "Training monitor")
     page.get_by_text("e2e-run").first.wait_for()
-    page.get_by_text("5 epochs logged").wait_for()
+    page.get_by_text("8 epochs logged").wait_for()
     page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
                  ).first.wait_for()
     shoot(page, "training")
