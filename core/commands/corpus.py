@@ -42,8 +42,8 @@ def run(args) -> int:
         bar.close()
     counts = sorted(summary.tag_counts.items(), key=lambda kv: -kv[1])
     print(f"wrote {summary.path}: {summary.n} clips in {summary.seconds:.0f} s "
-          f"({summary.clips_per_s:.1f} clips/s), {len(counts)} tags, {summary.replaced} silent renders "
-          "replaced")
+          f"({summary.clips_per_s:.1f} clips/s), {len(counts)} tags, {summary.replaced} clips "
+          "replaced (silent or failed renders)")
     print("most frequent: " + ", ".join(f"{t} {c}" for t, c in counts[:8]))
     print("least frequent: " + ", ".join(f"{t} {c}" for t, c in counts[-8:]))
     return 0

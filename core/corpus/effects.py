@@ -137,8 +137,9 @@ def codec(x: np.ndarray, rate: int, rng: np.random.Generator) -> np.ndarray:
     container, subtype = (("MP3", "MPEG_LAYER_III"), ("OGG", "VORBIS"))[int(rng.integers(0, 2))]
     buf = io.BytesIO()
     y = soxr.resample((x / max(peak(x), 1e-9) * 0.9).astype(np.float32), rate, CODEC_RATE)
+    # libsndfile refuses mp3's lowest bitrates at 22,050 Hz (compression level near 1)
     sf.write(buf, y, CODEC_RATE, format=container, subtype=subtype,
-             compression_level=rng.uniform(0.6, 1.0))
+             compression_level=rng.uniform(0.5, 0.9))
     buf.seek(0)
     decoded, _ = sf.read(buf, dtype="float32")
     return _fit(soxr.resample(decoded, CODEC_RATE, rate), len(x)) * peak(x) / 0.9

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import soundfile as sf
 
 from core.audio import SAMPLE_RATE, to_mono_22k
 from core.corpus import effects as fx
-from core.corpus.fluid import FluidPart, render_parts
+from core.corpus.fluid import FluidPart, RenderError, render_parts
 from core.corpus.recipe import MAX_CLIP_S, ClipSpec, Layer, SynthPart
 from core.corpus.speech import SpeechPart, render_speech
 from core.corpus.synth import GENERATORS
@@ -24,7 +25,10 @@ def render_layers(layers: list[Layer], rate: int = SAMPLE_RATE) -> list[np.ndarr
         out[i] = clip
     for i, layer in enumerate(layers):
         if isinstance(layer.part, SpeechPart):
-            audio, got = render_speech(layer.part)
+            try:
+                audio, got = render_speech(layer.part)
+            except RenderError:  # one odd phrase: the clip is replaced, the corpus goes on
+                audio, got = np.zeros(16, np.float32), rate
             out[i] = to_mono_22k(audio, got) if rate == SAMPLE_RATE else audio
         elif isinstance(layer.part, SynthPart):
             out[i] = GENERATORS[layer.part.generator](np.random.default_rng(layer.part.seed), rate)
@@ -66,7 +70,7 @@ def finish_clip(spec: ClipSpec, mixed: np.ndarray, rate: int = SAMPLE_RATE) -> n
 
 
 def render_clips(specs: list[ClipSpec], rate: int = SAMPLE_RATE) -> list[np.ndarray | None]:
-    """Waveforms for the specs; None where the main layer came out silent."""
+    """Waveforms for the specs; None where the main layer came out silent or failed to render."""
     layers = [layer for spec in specs for layer in spec.layers]
     audio = render_layers(layers, rate)
     clips, k = [], 0
@@ -76,7 +80,10 @@ def render_clips(specs: list[ClipSpec], rate: int = SAMPLE_RATE) -> list[np.ndar
         if fx.peak(mine[0]) <= SILENCE_PEAK:
             clips.append(None)
             continue
-        clips.append(finish_clip(spec, mix(spec, mine, rate), rate))
+        try:
+            clips.append(finish_clip(spec, mix(spec, mine, rate), rate))
+        except sf.LibsndfileError:  # a codec round trip the encoder refused: replace the clip
+            clips.append(None)
     return clips
 
 
