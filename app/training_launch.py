@@ -177,10 +177,11 @@ def batch_progress(tail: str) -> tuple[int, int] | None:
 
 
 def data_files(*roots: Path, limit: int = 50) -> list[Path]:
-    """COALA HDF5 files under the given folders (newest first), for the data picker."""
+    """COALA HDF5 files in the given folders and their subfolders (newest first), for the picker."""
     found: set[Path] = set()
-    for root in roots:
-        if Path(root).is_dir():
-            found.update(p for p in Path(root).rglob("*") if p.is_file() and (
+    for root in map(Path, roots):
+        if root.is_dir():
+            candidates = [*root.glob("*"), *root.glob("*/*")]  # two levels: cheap on every rerun
+            found.update(p for p in candidates if p.is_file() and (
                 p.suffix.lower() in DATA_SUFFIXES or p.name in COALA_NAMES))
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)[:limit]

@@ -108,6 +108,18 @@ def test_unfinished_run_is_running_and_a_half_written_line_is_ignored(env):
     assert [p.proto.text for p in at.get("progress")] == ["2 of at most 30 epochs"]
 
 
+def test_a_running_epoch_shows_its_batch_progress_from_the_process_output(env):
+    runs, _ = env
+    write_run_log(runs / "live", epochs=2, done=False)
+    bars = "".join(f"\repoch 3/30:  {k}%|##  | {k}/266 [00:0{k % 10}<00:10, 2.0batch/s, loss=0.0{k}]"
+                   for k in (1, 60, 120))
+    (runs / "live" / "train.out").write_text("epoch   2  loss 0.2500  val loss 0.3000\n" + bars)
+    at = run_page()
+    assert [p.proto.text for p in at.get("progress")] == ["2 of at most 30 epochs",
+                                                          "epoch 3: batch 120 of 266"]
+    assert "120/266" in texts(at) and "60/266" not in texts(at)  # redraws folded to the last
+
+
 def test_a_new_epoch_in_the_log_shows_on_the_next_read(env):
     runs, _ = env
     log = write_run_log(runs / "live", epochs=2, done=False)
