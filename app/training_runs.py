@@ -89,7 +89,10 @@ def epoch_frame(records: list[dict]) -> pd.DataFrame:
 
 
 def read_run(run: RunInfo) -> RunLog:
-    records = [r for r in read_log(run.path) if isinstance(r, dict)]
+    try:
+        records = [r for r in read_log(run.path) if isinstance(r, dict)]
+    except (OSError, UnicodeDecodeError):
+        records = []  # unreadable (or not text at all): shown as a run without a log
     starts = [r for r in records if r.get("event") == "start"]
     ends = [r for r in records if r.get("event") == "end"]
     # A resumed run logs a new "start" after an old "end": only an end after the last start counts.

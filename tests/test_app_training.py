@@ -120,6 +120,14 @@ def test_a_running_epoch_shows_its_batch_progress_from_the_process_output(env):
     assert "120/266" in texts(at) and "60/266" not in texts(at)  # redraws folded to the last
 
 
+def test_a_log_that_is_not_text_is_a_run_without_epochs(env):
+    runs, _ = env
+    (runs / "broken").mkdir(parents=True)
+    (runs / "broken" / "log.jsonl").write_bytes(bytes(range(256)) * 4)
+    at = run_page()
+    assert "No epoch has finished yet" in texts(at)
+
+
 def test_a_new_epoch_in_the_log_shows_on_the_next_read(env):
     runs, _ = env
     log = write_run_log(runs / "live", epochs=2, done=False)
