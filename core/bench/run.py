@@ -1,0 +1,79 @@
+"""Run the benchmark sections and print figures with their baselines, ratios and targets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from core.bench.tagging import run_tagging
+from core.modeldir import PROJECT_ROOT
+
+SECTIONS = ("tagging", "training", "store", "app")
+
+
+def run_app(quick: bool, log=print) -> dict:
+    log("6/7. the app: feed page first render with 10,000 sounds, peak RSS with the model loaded")
+    cmd = [sys.executable, str(PROJECT_ROOT / "benchmarks" / "app_render.py"),
+           "--sounds", "2000" if quick else "10000"]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=PROJECT_ROOT, env=os.environ.copy())
+    if out.returncode != 0:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_sections(sections: list[str], quick: bool, log=print) -> dict:
+    results = {"quick": quick, "cpus": os.cpu_count(), "load_average": os.getloadavg()[0]}
+    for name in sections:
+        if name == "tagging":
+            results["tagging"] = run_tagging(quick, log)
+        elif name == "training":
+            from core.bench.training import run_training
+            results["training"] = run_training(quick, log)
+        elif name == "store":
+            from core.bench.store import run_store
+            results["store"] = run_store(quick, log)
+        elif name == "app":
+            results["app"] = run_app(quick, log)
+    return results
+
+
+def summary_lines(r: dict) -> list[str]:
+    """One line per figure: ours, the baseline, the ratio and the target."""
+    lines = [f"benchmark on {r['cpus']} CPUs (load average {r['load_average']:.1f} at start)"
+             + (", quick" if r["quick"] else "")]
+    add = lines.append
+    if "tagging" in r:
+        t = r["tagging"]
+        lat, cold, fol, fea = t["latency"], t["cold_start"], t["folder"], t["features"]
+        add(f"  model: {t['model']}")
+        add(f"1 tag latency, 10-s ogg   median {lat['ours']['median_ms']} ms, p95 {lat['ours']['p95_ms']} ms"
+            f" | baseline {lat['baseline']['median_ms']} ms | x{lat['speedup']} | target <= 40 ms, >= x2")
+        add(f"2 cold `core tag FILE`    {cold['ours_s']} s | baseline {cold['baseline_s']} s"
+            f" | x{cold['speedup']} | target <= 3 s")
+        add(f"3 folder throughput       {fol['ours_clips_per_s']} clips/s ({fol['files']} files)"
+            f" | baseline {fol['baseline_clips_per_s']} | x{fol['speedup']} | target >= 40")
+        add(f"4 features alone          {fea['ours_ms_per_clip']} ms/clip | librosa "
+            f"{fea['librosa_ms_per_clip']} ms/clip | x{fea['speedup']}")
+        add(f"7 tag process peak RSS    {cold['tag_process_peak_rss_mb']} MB")
+    for key, figs in r.get("training", {}).items():
+        base = figs["baseline_samples_per_s"]
+        target = {"compact_cpu": " | target >= 300", "course_cuda": " | target >= 20,000"}.get(key, "")
+        add(f"5 train {key:<17} {figs['ours_samples_per_s']} samples/s | baseline {base}"
+            f" | x{figs.get('speedup', '-')}{target}")
+    if "store" in r:
+        s = r["store"]
+        for step, sec in s["seconds"].items():
+            add(f"6 store {step:<46} {sec:.3f} s")
+        add(f"6 store predictions/s     {s['predictions_per_s']:,} | naive row-at-a-time "
+            f"{s['naive_predictions_per_s']:,} | x{s['speedup_vs_naive']} | target 100,000 in <= 2 s")
+    if "app" in r:
+        a = r["app"]
+        if "error" in a:
+            add(f"6/7 app                   failed: {a['error']}")
+        else:
+            add(f"6 feed page first render  {a['feed_first_render_s']} s ({a['sounds']:,} sounds)"
+                f" | unpaged list {a['unpaged_list_s']} s | x{a['speedup_vs_unpaged']} | target <= 1 s")
+            add(f"7 app peak RSS, model in  {a['app_peak_rss_mb']} MB | target <= 800 MB")
+    return lines
