@@ -26,3 +26,21 @@ def test_core_never_imports_streamlit_or_the_app():
 
 def test_model_module_imports_only_torch():
     assert imported_modules(CORE / "model.py") - {"__future__", "dataclasses", "torch"} == set()
+
+
+def test_every_command_is_listed_and_tag_stays_light():
+    import subprocess
+    import sys
+
+    from core.__main__ import COMMANDS
+
+    root = CORE.parent
+    listing = subprocess.run([sys.executable, "-m", "core", "--help"], capture_output=True,
+                             text=True, cwd=root, check=True).stdout
+    assert all(name in listing for name in COMMANDS)
+    code = ("import sys; from core.__main__ import build_parser; build_parser('tag'); "
+            "print(sorted(m for m in ('scipy', 'duckdb', 'streamlit', 'sklearn', 'pandas', 'librosa') "
+            "if m in sys.modules))")
+    heavy = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
+                           check=True).stdout.strip()
+    assert heavy == "[]"
