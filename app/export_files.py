@@ -20,7 +20,8 @@ class ExportFormat:
 
 
 FORMATS = {f.name: f for f in (
-    ExportFormat("csv", "csv", "text/csv", "one row per sound and label: opens in any spreadsheet"),
+    ExportFormat("csv", "csv", "text/csv",
+                 "one row per sound, tag lists as JSON text: opens in any spreadsheet"),
     ExportFormat("jsonl", "jsonl", "application/jsonl", "one JSON object per sound, with its labels"),
     ExportFormat("parquet", "parquet", "application/vnd.apache.parquet", "columnar, for pandas or DuckDB"),
     ExportFormat("coala-h5", "h5", "application/x-hdf5",

@@ -10,6 +10,7 @@ from app.export_files import FORMATS, ExportFilters, export_bytes, export_to_pat
 from app.resources import get_store
 from app.settings import resolve_settings
 from app.text import escape_markdown
+from app.ui import threshold_slider
 from core.store import StoreError
 from core.store.export import ExportError
 
@@ -17,13 +18,12 @@ from core.store.export import ExportError
 def choose_filters() -> ExportFilters:
     left, mid, right = st.columns(3)
     reviewed = left.toggle("Reviewed sounds only", key="export_reviewed",
-                           help="Only sounds a person has corrected or confirmed: the training data "
-                                "for a fine-tune.")
+                           help="Only sounds a person has corrected or confirmed: labels checked by a "
+                                "person, to retrain on.")
     since = mid.date_input("Added or corrected since", value=None, key="export_since",
                            help="Leave empty to export every sound.")
-    threshold = right.slider("Score threshold", 0.05, 0.95, 0.5, 0.05, key="export_threshold",
-                             help="A prediction at or above it counts as a label, unless a person "
-                                  "removed it.")
+    with right:
+        threshold = threshold_slider("export")  # shared with the feed and upload pages
     return ExportFilters(reviewed_only=reviewed, since=since, threshold=threshold)
 
 
@@ -37,10 +37,11 @@ def write_form(store, fmt: str, filters: ExportFilters, default: Path) -> None:
                 st.error(f"Could not write {escape_markdown(path)}: {escape_markdown(e)}")
                 return
             st.success(f"Wrote {summary.rows} sounds and {summary.labels} labels to "
-                       f"`{summary.path or path}`.")
+                       f"{escape_markdown(summary.path or path)}.")
 
 
 st.title("Export")
+st.session_state.setdefault("threshold", 0.5)  # app/main.py sets it; a page run alone needs it too
 settings = resolve_settings()
 store = get_store(str(settings.db_path))
 st.caption(f"Labels from the tag store `{settings.db_path}`: the model's tags at the threshold, "

@@ -217,6 +217,16 @@ def test_upload_keep_and_correct_lands_in_the_store(app_server, page, tmp_path):
     assert tag in labels.removed and tag not in labels.final
     assert "guitar" in labels.added and "guitar" in labels.final
 
+    open_page(page, base, "export", "Export")  # the download carries the correction too
+    page.get_by_text("jsonl", exact=True).click()
+    page.get_by_role("button", name=re.compile(r"Download tags-.*\.jsonl")).wait_for()
+    with page.expect_download(timeout=STEP_MS) as download:
+        page.get_by_role("button", name=re.compile(r"Download tags-.*\.jsonl")).click()
+    lines = Path(download.value.path()).read_text().splitlines()
+    exported = next(r for r in map(json.loads, lines) if r["sound_id"] == sound_id)
+    assert tag in exported["removed"] and tag not in exported["final"]
+    assert "guitar" in exported["final"]
+
 
 def test_every_page_renders_in_the_browser(app_server, page):
     base = app_server["url"]
