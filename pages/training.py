@@ -7,6 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.export_files import ExportFilters, export_to_path
+from app.resources import get_store
 from app.settings import resolve_settings
 from app.text import escape_markdown
 from app.training_launch import (
@@ -34,6 +36,8 @@ from app.training_runs import (
     runs_dir,
 )
 from core.model import PRESETS
+from core.store import StoreError
+from core.store.export import ExportError
 
 LIVE_REFRESH_S = 3.0  # how often a running run's log is re-read
 STATE_BADGE = {"running": ":green[● running]", "finished": "finished", "stopped": ":orange[stopped]"}
@@ -176,10 +180,36 @@ def _on_start() -> None:
                                               "also when this tab is closed.")
 
 
+def _on_export_corrections() -> None:
+    """Write the reviewed sounds as a COALA file next to the store and pick it as training data."""
+    settings = resolve_settings()
+    out = Path(settings.db_path).parent / "exports" / f"corrections-{datetime.now():%Y%m%d-%H%M%S}.h5"
+    try:
+        summary = export_to_path(get_store(str(settings.db_path)), "coala-h5",
+                                 ExportFilters(reviewed_only=True), out)
+    except (OSError, ValueError, StoreError, ExportError) as e:
+        st.session_state["training_start_message"] = ("error", f"Export failed: {e}")
+        return
+    if summary.rows == 0:
+        out.unlink(missing_ok=True)
+        st.session_state["training_start_message"] = (
+            "info", "No reviewed sound with its audio in the library yet: correct or confirm some "
+                    "tags on the feed or upload pages first.")
+        return
+    st.session_state["training_new_data"] = str(out)
+    st.session_state["training_start_message"] = (
+        "success", f"Wrote {summary.rows} reviewed sounds ({summary.labels} labels) to {out}; "
+                   "it is chosen as the training data below.")
+
+
 def start_form() -> None:
     settings = resolve_settings()
     found = [str(p) for p in data_files(PROJECT_ROOT / "data", PROJECT_ROOT / "build",
                                         Path(settings.db_path).parent / "exports")]
+    st.button("Use the reviewed corrections as training data", key="training_export_corrections",
+              on_click=_on_export_corrections, icon=":material/fact_check:",
+              help="Exports every reviewed sound of the tag store as a COALA HDF5 file (patches "
+                   "from the stored audio, labels with the corrections applied).")
     st.caption("Trains from scratch on a COALA-layout HDF5 file: a corpus built with "
                "`python -m core corpus`, the COALA files, or the corrections exported from the "
                "Export page as coala-h5. It runs as its own process: closing the tab does not stop it.")

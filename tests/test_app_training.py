@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.training_launch import process_alive, stop_run
-from core.dataset import CoalaArrays, write_coala
+from core.dataset import CoalaArrays, read_coala, write_coala
 from core.modeldir import write_metrics
 from core.train import read_log
 from tests.conftest import make_model_dir
@@ -261,3 +261,33 @@ def test_stop_interrupts_the_training_process(env, tmp_path):
     at = run_page()
     assert "stopped" in texts(at) and "interrupted" in (run / "train.out").read_text()
     assert not any(r["event"] == "end" for r in read_log(run))
+
+
+def test_reviewed_corrections_become_the_training_data(env, tmp_path):
+    import hashlib
+
+    from core.store import SoundInfo, TagStore
+    from core.vocabulary import load_vocabulary
+    from tests.audio_factory import make_tone_file
+
+    at = run_page()
+    next(b for b in at.button if b.key == "training_export_corrections").click().run()
+    assert "No reviewed sound" in texts(at)
+    store = TagStore(tmp_path / "tags.duckdb")
+    ids = []
+    for i in range(2):
+        path = make_tone_file(tmp_path / "audio" / f"t{i}.wav", seconds=1.0, freq=300.0 * (i + 1))
+        info = SoundInfo(source="upload", name=f"t{i}", audio_path=str(path), duration_s=1.0,
+                         content_hash=hashlib.sha256(path.read_bytes()).hexdigest())
+        ids.append(store.add_sound(info, [("piano", 0.9), ("bell", 0.2)], "tiny-test@0")[0])
+    store.label(ids[0], add=["guitar"], remove=["piano"], user="ana")
+    at = run_page()
+    next(b for b in at.button if b.key == "training_export_corrections").click().run()
+    assert not at.exception, at.exception
+    assert "Wrote 1 reviewed sounds (1 labels)" in texts(at)
+    assert "Session State" not in texts(at)  # no widget-default warning from picking the file
+    chosen = Path(at.selectbox(key="training_new_data").value)
+    assert chosen.parent == tmp_path / "exports" and chosen.suffix == ".h5"
+    arrays = read_coala(chosen)
+    vocab = load_vocabulary()
+    assert [vocab[j] for j in arrays.labels[0].nonzero()[0]] == ["guitar"]
