@@ -11,6 +11,7 @@ from app.export_files import ExportFilters, export_to_path
 from app.resources import get_store
 from app.settings import resolve_settings
 from app.text import escape_markdown
+from app.training_charts import curve_chart, label
 from app.training_launch import (
     LaunchConfig,
     LaunchError,
@@ -96,21 +97,24 @@ def show_last_epoch(log: RunLog) -> None:
     keys = [*loss_columns(frame), *[k for k in ("roc_auc_macro", "pr_auc_macro") if k in frame]]
     keys += [k for k in ("samples_per_s",) if k in frame]
     for col, key in zip(st.columns(len(keys)), keys, strict=True):
-        delta = None if prev is None else float(last[key] - prev[key])
-        col.metric(key, f"{last[key]:.4g}" if key == "samples_per_s" else f"{last[key]:.4f}",
-                   None if delta is None else f"{delta:+.4f}",
-                   delta_color="inverse" if "loss" in key else "normal")
+        digits = 0 if key == "samples_per_s" else 4
+        delta = None if prev is None else f"{float(last[key] - prev[key]):+.{digits}f}"
+        col.metric(label(key), f"{last[key]:.{digits}f}", delta,
+                   delta_color="inverse" if "loss" in key else "normal",
+                   help=f"epoch {int(frame.index[-1])}; the change is from the epoch before")
 
 
 def curves(log: RunLog) -> None:
     frame = log.epochs
     left, right = st.columns(2)
     with left:
-        st.caption("Loss (train and validation)")
-        st.line_chart(frame[loss_columns(frame)], x_label="epoch")
+        st.caption("Loss (train and validation); dashed: the best epoch")
+        st.altair_chart(curve_chart(frame, loss_columns(frame), zero=False,
+                                    best_epoch=log.best_epoch), width="stretch")
     with right:
         st.caption("Validation metrics")
-        st.line_chart(frame[metric_columns(frame)], x_label="epoch")
+        st.altair_chart(curve_chart(frame, metric_columns(frame), zero=True,
+                                    best_epoch=log.best_epoch), width="stretch")
     with st.expander("Every epoch"):
         st.dataframe(frame, width="stretch")
 

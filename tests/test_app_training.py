@@ -90,8 +90,9 @@ def test_finished_run_shows_its_curves_and_last_epoch(env):
     assert "finished" in shown and "4 epochs logged" in shown and "best epoch 4" in shown
     assert "900 training / 100 validation clips" in shown
     labels = {m.label: m.value for m in at.metric}
-    assert labels["val_loss"] == f"{0.6 / 4:.4f}"
-    assert labels["roc_auc_macro"] == f"{0.78:.4f}"
+    assert labels["validation loss"] == f"{0.6 / 4:.4f}"
+    assert labels["ROC-AUC macro"] == f"{0.78:.4f}"
+    assert labels["samples/s"] == "150"
     epochs = at.dataframe[0].value
     assert list(epochs.index) == [1, 2, 3, 4]
     assert epochs.loc[2, "train_loss"] == pytest.approx(0.25)
