@@ -68,9 +68,11 @@ def plan_clip(catalog: Catalog, pool_name: str, seed: int, index: int) -> ClipSp
         second = _choose_source(catalog, other_kind, rng)
         if second.name != layers[0].source:
             layer = plan_layer(catalog, pool, second, rng)
-            layers.append(Layer(layer.source, layer.part, layer.tags, rng.uniform(-9, 0),
-                                rng.uniform(0, 1.0), layer.semitones))
-    effects = [name for name, rule in catalog.effects.items() if rng.random() < rule.probability]
+            layers.append(Layer(layer.source, layer.part, layer.tags, rng.uniform(-6, 0),
+                                rng.uniform(0, 0.5), layer.semitones))
+    inaudible = set(catalog.source(layers[0].source).params.get("no_effects", ()))
+    effects = [name for name, rule in catalog.effects.items()
+               if rng.random() < rule.probability and name not in inaudible]
     rng.shuffle(effects)
     effects = _chain_order(effects[:MAX_TAGGED_EFFECTS])
     tags = {t for layer in layers for t in layer.tags}

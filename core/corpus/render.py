@@ -11,10 +11,12 @@ from core.corpus.fluid import FluidPart, RenderError, render_parts
 from core.corpus.recipe import MAX_CLIP_S, ClipSpec, Layer, SynthPart
 from core.corpus.speech import SpeechPart, render_speech
 from core.corpus.synth import GENERATORS
+from core.features import HOP_LENGTH, PATCH_FRAMES
 
 SILENCE_PEAK = 1e-4  # a layer quieter than this rendered nothing (a key the preset lacks)
 FADE_S = 0.01  # fade at cut points, so a cut release does not click
 LEAD_SILENCE_P = 0.3  # chance of up to 0.5 s of silence before the sound, as in many recordings
+MIX_MAX_S = PATCH_FRAMES * HOP_LENGTH / SAMPLE_RATE  # 2.23 s: a mixture fits in the model's patch
 
 
 def render_layers(layers: list[Layer], rate: int = SAMPLE_RATE) -> list[np.ndarray]:
@@ -43,12 +45,15 @@ def _finish_layer(x: np.ndarray, layer: Layer, rate: int) -> np.ndarray:
 
 
 def mix(spec: ClipSpec, layer_audio: list[np.ndarray], rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Sum the layers at their offsets and levels."""
+    """Sum the layers at their offsets and levels. A mixture is cut to the length of one patch, so
+    every layer it is labelled with is inside the window the model sees."""
     starts = [int(layer.offset_s * rate) for layer in spec.layers]
     n = max(s + len(x) for s, x in zip(starts, layer_audio, strict=True))
     out = np.zeros(n, np.float64)
     for s, x, layer in zip(starts, layer_audio, spec.layers, strict=True):
         out[s:s + len(x)] += x * 10 ** (layer.gain_db / 20)
+    if len(spec.layers) > 1 and len(out) > MIX_MAX_S * rate:
+        out = _fade_out(out[: int(MIX_MAX_S * rate)], rate)
     return out
 
 

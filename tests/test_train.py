@@ -1,0 +1,141 @@
+"""The trainer end to end on a tiny synthesized corpus: it learns, logs, resumes, and runs under DDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from core.train import (
+    LAST,
+    Callback,
+    RunFolderError,
+    TrainConfig,
+    load_best,
+    measure_throughput,
+    read_log,
+    train,
+)
+from tests.corpus_factory import build_tiny, tiny_catalog
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("tiny-corpus")
+    catalog = tiny_catalog(folder)
+    return {"train": build_tiny(folder / "train.h5", 128, 1, catalog),
+            "val": build_tiny(folder / "val.h5", 48, 2, catalog)}
+
+
+def config(tiny, out: Path, **kw) -> TrainConfig:
+    base = {"val": str(tiny["val"]), "epochs": 4, "batch_size": 16, "threads": 1, "seed": 3}
+    return TrainConfig(str(tiny["train"]), str(out), **{**base, **kw})
+
+
+def epochs_of(run: Path) -> list[dict]:
+    return [r for r in read_log(run) if r["event"] == "epoch"]
+
+
+class Recorder(Callback):
+    def __init__(self):
+        self.batches, self.epochs, self.ended = 0, [], None
+
+    def on_batch(self, trainer, step, n_steps, loss):
+        self.batches += 1
+
+    def on_epoch(self, trainer, record):
+        self.epochs.append(record["epoch"])
+
+    def on_end(self, trainer, record):
+        self.ended = record
+
+
+def test_a_few_epochs_learn_the_tiny_corpus(tiny, tmp_path):
+    recorder = Recorder()
+    end = train(config(tiny, tmp_path / "run"), [recorder])
+    records = epochs_of(tmp_path / "run")
+    assert [r["epoch"] for r in records] == [1, 2, 3, 4] == recorder.epochs
+    assert records[-1]["val_loss"] < records[0]["val_loss"]
+    best = max(records, key=lambda r: r["pr_auc_macro"])
+    assert best["roc_auc_macro"] > 0.8
+    assert end["best_epoch"] == best["epoch"] and recorder.ended == end
+    assert recorder.batches == 4 * (128 // 16)
+    for key in ("train_loss", "roc_auc_micro", "pr_auc_micro", "subset_accuracy", "time_s",
+                "samples_per_s", "lr"):
+        assert key in records[0]
+    model, state = load_best(tmp_path / "run")
+    assert state["epoch"] == best["epoch"]
+    assert model(torch.rand(2, 96, 96)).shape == (2, 1000)
+
+
+def test_an_interrupted_run_resumes_to_the_same_weights(tiny, tmp_path):
+    train(config(tiny, tmp_path / "whole", epochs=3))
+    train(config(tiny, tmp_path / "cut", epochs=2))
+    train(config(tiny, tmp_path / "cut", epochs=3, resume=True))
+    assert [r["epoch"] for r in epochs_of(tmp_path / "cut")] == [1, 2, 3]
+    starts = [r for r in read_log(tmp_path / "cut") if r["event"] == "start"]
+    assert [s["resumed_at_epoch"] for s in starts] == [0, 2]
+    whole = torch.load(tmp_path / "whole" / LAST, weights_only=True)
+    cut = torch.load(tmp_path / "cut" / LAST, weights_only=True)
+    assert cut["optimizer"]["state"], "the optimizer state travels with the checkpoint"
+    for name, tensor in whole["model"].items():
+        torch.testing.assert_close(cut["model"][name], tensor, rtol=1e-4, atol=1e-5)
+
+
+def test_a_finished_run_folder_is_not_overwritten(tiny, tmp_path):
+    train(config(tiny, tmp_path / "run", epochs=1))
+    with pytest.raises(RunFolderError, match="--resume"):
+        train(config(tiny, tmp_path / "run", epochs=1))
+    with pytest.raises(RunFolderError, match="no checkpoint"):
+        train(config(tiny, tmp_path / "fresh", epochs=1, resume=True))
+
+
+def test_early_stopping_ends_the_run_when_validation_stops_improving(tiny, tmp_path):
+    end = train(config(tiny, tmp_path / "run", epochs=12, patience=1, lr=0.05))
+    records = epochs_of(tmp_path / "run")
+    assert end["stopped"] == "early_stopping"
+    assert len(records) < 12 and len(records) == end["best_epoch"] + 1
+
+
+def test_train_command_splits_validation_from_the_data_when_none_is_given(tiny, tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "core", "train", "--data", str(tiny["train"]), "--out", str(out),
+           "--epochs", "1", "--batch-size", "16", "--val-fraction", "0.25", "--threads", "1"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=PROJECT)
+    assert done.returncode == 0, done.stderr
+    assert "best epoch 1" in done.stdout
+    start = read_log(out)[0]
+    assert start["n_train"] == 96 and start["n_val"] == 32
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["train"]["val_fraction"] == 0.25 and saved["dims"]["n_tags"] == 1000
+
+
+def test_ddp_with_two_cpu_processes_on_gloo(tiny, tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "core", "train", "--data", str(tiny["train"]), "--val", str(tiny["val"]),
+           "--out", str(out), "--epochs", "3", "--batch-size", "16", "--threads", "1",
+           "--device", "cpu"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=400, cwd=PROJECT, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    log = read_log(out)
+    assert log[0]["world_size"] == 2
+    records = [r for r in log if r["event"] == "epoch"]
+    assert [r["epoch"] for r in records] == [1, 2, 3]  # one record per epoch: only rank 0 writes
+    assert records[-1]["train_loss"] < records[0]["train_loss"]
+    assert records[-1]["roc_auc_macro"] > max(0.8, records[0]["roc_auc_macro"])
+    model, _ = load_best(out)
+    assert torch.isfinite(model(torch.rand(1, 96, 96))).all()
+
+
+def test_measure_throughput_includes_the_loader_and_reports_samples_per_second():
+    rate = measure_throughput("compact", n_batches=2, batch_size=8, device="cpu", threads=1)
+    assert rate > 0
