@@ -49,7 +49,7 @@ CORPUS ?= build/corpus
 RUN    ?= runs/default
 MODEL  ?= models/default
 N_TRAIN ?= 8000
-TRAIN_ARGS ?= --preset compact --epochs 30 --patience 6 --batch-size 64 --lr 0.001 --seed 0
+TRAIN_ARGS ?= --preset compact --epochs 20 --cosine --patience 8 --batch-size 64 --lr 0.001 --seed 0
 
 corpus: $(BIN)/.installed
 	scripts/apt-install.sh $(APT_CORPUS)
@@ -63,7 +63,8 @@ model: corpus
 	rm -rf $(RUN)
 	$(BIN)/python -m core train --data $(CORPUS)/train.h5 --val $(CORPUS)/val.h5 --out $(RUN) $(TRAIN_ARGS)
 	$(BIN)/python -m core export-model --run $(RUN) --out $(MODEL) \
-		--test test=$(CORPUS)/test.h5 --test holdout=$(CORPUS)/holdout.h5 --examples $(CORPUS)/examples
+		--test test=$(CORPUS)/test.h5 --test val=$(CORPUS)/val.h5 --test holdout=$(CORPUS)/holdout.h5 \
+		--examples $(CORPUS)/examples
 	$(BIN)/python -m core evaluate --model $(MODEL) --data $(CORPUS)/test.h5
 
 clean:

@@ -126,7 +126,8 @@ def _instrument(catalog: Catalog, pool: Pool, source: Source, rng: np.random.Gen
     release_ms = log_uniform(rng, 150, 1500)
     length = min(MAX_CLIP_S * 1000, max(n.start_ms + n.duration_ms for n in notes) + release_ms)
     part = FluidPart(font.path, 0, program, 0, notes, length)
-    return part, catalog.articulations[articulation], 0.0
+    semitones = rng.uniform(-2, 2) if rng.random() < 0.25 else 0.0  # shifts the samples' formants
+    return part, catalog.articulations[articulation], semitones
 
 
 def _chord(rng: np.random.Generator, lo: int, hi: int, velocity: int, strum: bool) -> tuple[NoteEvent, ...]:
