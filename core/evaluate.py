@@ -12,8 +12,9 @@ from core.dataset import iter_chunks
 from core.metrics import TABLE_KEYS, Scores, format_table, score_tags
 from core.model import count_parameters
 from core.modeldir import CARD, ModelInfo, load_model_dir, save_model_dir, write_metrics
+from core.patches import PatchSource, predict
 from core.tagger import resolve_device
-from core.train import PatchSource, load_best, load_run_config, predict, read_log
+from core.train import load_best, load_run_config, read_log
 from core.vocabulary import load_vocabulary
 
 TOP_K_EXAMPLES = 5

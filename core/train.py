@@ -1,6 +1,7 @@
-"""Training: TrainConfig, batches read from HDF5 in large contiguous chunks, the loop with callbacks,
-checkpoints with optimizer state (resume), the best epoch by validation PR-AUC macro, early stopping,
-a JSON-lines log in the run folder, DDP through torchrun, mixed precision on CUDA.
+"""Training: TrainConfig, batches from core.patches (HDF5 read in large contiguous chunks), the loop
+with callbacks, checkpoints with optimizer state (resume), the best epoch by validation PR-AUC
+macro, early stopping, a JSON-lines log in the run folder, DDP through torchrun, mixed precision on
+CUDA.
 
 Run folder:
     config.json   the TrainConfig and model dims
@@ -24,13 +25,13 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from core.dataset import dataset_size, fits_in_memory, read_coala, split_indices
+from core.dataset import dataset_size, split_indices
 from core.metrics import score_tags
 from core.model import PRESETS, ModelDims, TaggerCNN, build_model, count_parameters
+from core.patches import PatchSource, predict, spec_augment
 from core.vocabulary import load_vocabulary
 
 LOG, CONFIG, LAST, BEST = "log.jsonl", "config.json", "last.pt", "best.pt"
-STREAM_CHUNK_ROWS = 4096  # rows read at once when a file does not fit in memory
 SELECT_METRIC = "pr_auc_macro"  # the best epoch is the one with the highest validation value
 
 
@@ -62,87 +63,11 @@ class TrainConfig:
 
 
 # --- data ---------------------------------------------------------------------------------------------
-class PatchSource:
-    """The rows `rows` (None: all) of a COALA file: in memory when it fits, else streamed in chunks."""
-
-    def __init__(self, path: str, rows: np.ndarray | None = None):
-        self.path = path
-        self.rows = None if rows is None else np.sort(np.asarray(rows))
-        self.in_memory = fits_in_memory(path)
-        self.x = self.y = None
-        if self.in_memory:
-            arrays = read_coala(path)  # one contiguous read of the whole file
-            if self.rows is not None:
-                arrays = arrays.subset(self.rows)
-            self.x = torch.from_numpy(arrays.data)  # (n, 96, 96) float32
-            self.y = torch.from_numpy(arrays.labels.astype(np.uint8))  # (n, n_tags)
-
-    def __len__(self) -> int:
-        return len(self.x) if self.in_memory else (
-            dataset_size(self.path) if self.rows is None else len(self.rows))
-
-    def label_frequencies(self) -> torch.Tensor:
-        """(n_tags,) share of clips carrying each tag."""
-        if self.in_memory:
-            return self.y.float().mean(dim=0)
-        total, n = None, 0
-        for _, y in _ordered(self, STREAM_CHUNK_ROWS):
-            s = y.float().sum(dim=0)
-            total, n = (s if total is None else total + s), n + len(y)
-        return total / max(n, 1)
-
-    def n_batches(self, batch: int, world: int) -> int:
-        return (len(self) // world) // batch
-
-    def epoch(self, seed: int, batch: int, rank: int = 0, world: int = 1):
-        """Yield (x, y) batches of this rank's share, in a seeded order; every rank gets as many."""
-        n_batches = self.n_batches(batch, world)
-        gen = torch.Generator().manual_seed(seed)
-        if self.in_memory:
-            order = torch.randperm(len(self), generator=gen)[rank::world][: n_batches * batch]
-            for b in range(n_batches):
-                idx = order[b * batch:(b + 1) * batch]
-                yield self.x[idx], self.y[idx]
-            return
-        yield from self._stream(gen, batch, rank, world, n_batches)
-
-    def _stream(self, gen: torch.Generator, batch: int, rank: int, world: int, n_batches: int):
-        n = dataset_size(self.path)
-        starts = list(range(0, n, STREAM_CHUNK_ROWS))
-        xs, ys, given = [], [], 0
-        for c in torch.randperm(len(starts), generator=gen).tolist():
-            a = read_coala(self.path, slice(starts[c], min(n, starts[c] + STREAM_CHUNK_ROWS)))
-            keep = np.arange(starts[c], starts[c] + len(a))
-            mask = (keep % world == rank) & (np.isin(keep, self.rows) if self.rows is not None else True)
-            perm = torch.randperm(int(mask.sum()), generator=gen).numpy()
-            xs.append(torch.from_numpy(a.data[mask][perm]))
-            ys.append(torch.from_numpy(a.labels[mask][perm].astype(np.uint8)))
-            x, y = torch.cat(xs), torch.cat(ys)
-            while len(x) >= batch and given < n_batches:
-                yield x[:batch], y[:batch]
-                x, y, given = x[batch:], y[batch:], given + 1
-            xs, ys = [x], [y]
-        # every rank stops at n_batches, computed from its share, so DDP steps stay in lockstep
-
-
 def load_sources(cfg: TrainConfig) -> tuple[PatchSource, PatchSource]:
     if cfg.val:
         return PatchSource(cfg.data), PatchSource(cfg.val)
     train_idx, val_idx = split_indices(dataset_size(cfg.data), cfg.val_fraction, cfg.seed)
     return PatchSource(cfg.data, train_idx), PatchSource(cfg.data, val_idx)
-
-
-def spec_augment(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:
-    """Zero one band of up to 12 mel bins and one span of up to 16 frames in a share p of clips."""
-    b, n_mels, n_frames = x.shape  # (batch, n_mels, frames)
-    chosen = (torch.rand(b, generator=gen) < p)[:, None, None]
-    shape = (b, 1, 1)
-    f0, fw = torch.randint(0, n_mels, shape, generator=gen), torch.randint(1, 13, shape, generator=gen)
-    t0, tw = torch.randint(0, n_frames, shape, generator=gen), torch.randint(1, 17, shape, generator=gen)
-    mel = torch.arange(n_mels)[None, :, None]
-    frame = torch.arange(n_frames)[None, None, :]
-    mask = ((mel >= f0) & (mel < f0 + fw)) | ((frame >= t0) & (frame < t0 + tw))  # (batch, mels, frames)
-    return x.masked_fill(mask & chosen, 0.0)
 
 
 # --- distributed --------------------------------------------------------------------------------------
@@ -401,36 +326,6 @@ def _amp_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
     if not amp or device.type != "cuda":
         return None
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-
-
-@torch.no_grad()
-def predict(model: nn.Module, data: PatchSource, device: torch.device, batch: int = 256,
-            amp_dtype: torch.dtype | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Sigmoid scores (N, n_tags) float32 and labels (N, n_tags) uint8 of every row, in file order."""
-    model.eval()
-    scores, labels = [], []
-    for x, y in _ordered(data, batch):
-        with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-            logits = model(x.clamp_min(0.0).to(device))  # (batch, n_tags)
-        scores.append(torch.sigmoid(logits.float()).cpu().numpy())
-        labels.append(y.numpy())
-    return np.concatenate(scores), np.concatenate(labels)
-
-
-def _ordered(data: PatchSource, batch: int):
-    if data.in_memory:
-        for a in range(0, len(data), batch):
-            yield data.x[a:a + batch], data.y[a:a + batch]
-        return
-    n = dataset_size(data.path)
-    for start in range(0, n, STREAM_CHUNK_ROWS):
-        arrays = read_coala(data.path, slice(start, min(n, start + STREAM_CHUNK_ROWS)))
-        if data.rows is not None:
-            keep = np.isin(np.arange(start, start + len(arrays)), data.rows)
-            arrays = arrays.subset(np.flatnonzero(keep))
-        for a in range(0, len(arrays), batch):
-            yield (torch.from_numpy(arrays.data[a:a + batch]),
-                   torch.from_numpy(arrays.labels[a:a + batch].astype(np.uint8)))
 
 
 def train(cfg: TrainConfig, callbacks: list[Callback] | None = None) -> dict:
