@@ -26,8 +26,7 @@ def curve_chart(frame: pd.DataFrame, columns: list[str], *, zero: bool,
     lines = alt.Chart(long).mark_line(point=len(frame) < 40).encode(
         x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=zero)),
-        color=alt.Color("series:N", legend=alt.Legend(orient="bottom", title=None,
-                                                      columns=len(columns))),
+        color=alt.Color("series:N", legend=alt.Legend(orient="bottom", title=None, columns=3)),
         tooltip=["epoch:Q", "series:N", alt.Tooltip("value:Q", format=".4f")],
     ).properties(height=HEIGHT)
     if not best_epoch:
@@ -35,3 +34,12 @@ def curve_chart(frame: pd.DataFrame, columns: list[str], *, zero: bool,
     rule = alt.Chart(pd.DataFrame({"epoch": [best_epoch]})).mark_rule(
         strokeDash=[4, 4], color="#888").encode(x="epoch:Q")
     return alt.layer(lines, rule)
+
+
+def ap_bar_chart(frame: pd.DataFrame) -> alt.Chart:
+    """Horizontal bars of per-tag AP in the frame's order, every tag labelled."""
+    return alt.Chart(frame).mark_bar().encode(
+        x=alt.X("AP:Q", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("tag:N", sort=None, title=None, axis=alt.Axis(labelOverlap=False)),
+        tooltip=["tag:N", alt.Tooltip("AP:Q", format=".3f")],
+    ).properties(height=max(120, 18 * len(frame)))

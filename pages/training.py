@@ -11,7 +11,7 @@ from app.export_files import ExportFilters, export_to_path
 from app.resources import get_store
 from app.settings import resolve_settings
 from app.text import escape_markdown
-from app.training_charts import curve_chart, label
+from app.training_charts import ap_bar_chart, curve_chart, label
 from app.training_launch import (
     LaunchConfig,
     LaunchError,
@@ -97,11 +97,22 @@ def show_last_epoch(log: RunLog) -> None:
     keys = [*loss_columns(frame), *[k for k in ("roc_auc_macro", "pr_auc_macro") if k in frame]]
     keys += [k for k in ("samples_per_s",) if k in frame]
     for col, key in zip(st.columns(len(keys)), keys, strict=True):
-        digits = 0 if key == "samples_per_s" else 4
-        delta = None if prev is None else f"{float(last[key] - prev[key]):+.{digits}f}"
-        col.metric(label(key), f"{last[key]:.{digits}f}", delta,
+        col.metric(label(key), metric_value(key, float(last[key])),
+                   None if prev is None else metric_change(key, float(last[key]), float(prev[key])),
                    delta_color="inverse" if "loss" in key else "normal",
                    help=f"epoch {int(frame.index[-1])}; the change is from the epoch before")
+
+
+def metric_value(key: str, value: float) -> str:
+    return f"{value:.0f}" if key == "samples_per_s" else f"{value:.4g}" if "loss" in key \
+        else f"{value:.4f}"
+
+
+def metric_change(key: str, value: float, before: float) -> str:
+    """Losses change by a share of themselves, the [0, 1] figures by points, throughput by units."""
+    if "loss" in key:
+        return f"{100 * (value - before) / before:+.1f} %" if before else "–"
+    return f"{value - before:+.0f}" if key == "samples_per_s" else f"{value - before:+.4f}"
 
 
 def curves(log: RunLog) -> None:
@@ -279,7 +290,7 @@ def per_tag_section(metrics: dict) -> None:
                        key="training_chart_n") if len(ap) > 5 else len(ap))
         order = st.radio("Show", ["best", "worst"], horizontal=True, key="training_chart_order")
         shown = ap.head(n) if order == "best" else ap.tail(n).iloc[::-1]
-        st.bar_chart(shown, x="tag", y="AP", horizontal=True, sort=False, height=max(200, 16 * n))
+        st.altair_chart(ap_bar_chart(shown), width="stretch")
 
 
 st.title("Training monitor")

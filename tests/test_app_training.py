@@ -90,9 +90,12 @@ def test_finished_run_shows_its_curves_and_last_epoch(env):
     assert "finished" in shown and "4 epochs logged" in shown and "best epoch 4" in shown
     assert "900 training / 100 validation clips" in shown
     labels = {m.label: m.value for m in at.metric}
-    assert labels["validation loss"] == f"{0.6 / 4:.4f}"
-    assert labels["ROC-AUC macro"] == f"{0.78:.4f}"
+    assert labels["validation loss"] == "0.15"
+    assert labels["ROC-AUC macro"] == "0.7800"
     assert labels["samples/s"] == "150"
+    changes = {m.label: m.delta for m in at.metric}
+    assert changes["validation loss"] == "-25.0 %"  # 0.2 -> 0.15
+    assert changes["ROC-AUC macro"] == "+0.0200"
     epochs = at.dataframe[0].value
     assert list(epochs.index) == [1, 2, 3, 4]
     assert epochs.loc[2, "train_loss"] == pytest.approx(0.25)
