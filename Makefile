@@ -48,7 +48,7 @@ lint: $(BIN)/.installed-dev
 CORPUS ?= build/corpus
 RUN    ?= runs/default
 MODEL  ?= models/default
-N_TRAIN ?= 10000
+N_TRAIN ?= 8000
 TRAIN_ARGS ?= --preset compact --epochs 20 --cosine --patience 8 --batch-size 64 --lr 0.001 --seed 0
 
 corpus: $(BIN)/.installed
