@@ -155,7 +155,8 @@ def _data_lines(cfg, data: dict[str, str]) -> list[str]:
     from core.corpus.catalog import load_catalog
 
     catalog = load_catalog()
-    rows = [("training", cfg.data)] + ([("validation", cfg.val)] if cfg.val else []) + list(data.items())
+    rows = [("training", cfg.data)] + ([("validation", cfg.val)] if cfg.val else [])
+    rows += [(label, path) for label, path in data.items() if path not in (cfg.data, cfg.val)]
     lines = []
     for label, path in rows:
         c = read_corpus_info(path).get("corpus_config")
