@@ -106,6 +106,13 @@ class CoalaWriter:
         self._file.close()
 
 
+def synthetic_arrays(n: int, seed: int = 0) -> CoalaArrays:
+    """n random patches with sparse labels: data for throughput measurements, not for learning."""
+    rng = np.random.default_rng(seed)
+    return CoalaArrays(np.arange(n), rng.random((n, 96, 96), dtype=np.float32),
+                       (rng.random((n, 1000)) < 0.01).astype(np.int16))
+
+
 def write_coala(path: str | Path, arrays: CoalaArrays) -> None:
     with CoalaWriter(path, arrays.labels.shape[1]) as w:
         w.append(arrays.ids, arrays.data, arrays.labels)

@@ -19,7 +19,6 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -374,12 +373,9 @@ def measure_throughput(preset: str = "compact", n_batches: int = 20, batch_size:
     """Training samples per second, the in-memory loader included, on synthetic data."""
     import tempfile
 
-    from core.dataset import CoalaArrays, write_coala
+    from core.dataset import synthetic_arrays, write_coala
 
-    rng = np.random.default_rng(0)
-    n = batch_size * (n_batches + 3)
-    arrays = CoalaArrays(np.arange(n), rng.random((n, 96, 96), dtype=np.float32),
-                         (rng.random((n, 1000)) < 0.01).astype(np.int16))
+    arrays = synthetic_arrays(batch_size * (n_batches + 3))
     with tempfile.TemporaryDirectory() as tmp:
         write_coala(Path(tmp) / "bench.h5", arrays)
         cfg = TrainConfig(str(Path(tmp) / "bench.h5"), str(Path(tmp) / "run"), preset=preset,

@@ -6,21 +6,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from core.bench.baseline import RowByRowDataset
-from core.dataset import CoalaArrays, write_coala
+from core.dataset import synthetic_arrays, write_coala
 from core.model import build_model
 from core.train import measure_throughput
 
 
 def baseline_throughput(preset: str, n_batches: int, batch_size: int) -> float:
     """Samples/s of the course loop: DataLoader over an HDF5 file read row by row, Adam, BCE."""
-    rng = np.random.default_rng(0)
-    n = batch_size * (n_batches + 2)
-    arrays = CoalaArrays(np.arange(n), rng.random((n, 96, 96), dtype=np.float32),
-                         (rng.random((n, 1000)) < 0.01).astype(np.int16))
+    arrays = synthetic_arrays(batch_size * (n_batches + 2))
     with tempfile.TemporaryDirectory() as tmp:
         write_coala(Path(tmp) / "rows.h5", arrays)
         loader = torch.utils.data.DataLoader(RowByRowDataset(str(Path(tmp) / "rows.h5")),
