@@ -214,6 +214,16 @@ def test_listing_filters_sorts_and_pages_in_sql(store):
     assert [r.id for r in first] == ids[:2] and first[0].final == ["bas"]
 
 
+def test_a_page_of_sounds_is_read_at_once(store):
+    ids = _fill(store, 12)
+    assert store.count_sounds() == store.count_sounds(SoundQuery(sort="uncertain")) == 12
+    page = store.list_sounds(SoundQuery(limit=5))
+    sounds = store.get_sounds([r.id for r in page] + [max(ids) + 100])  # one id is not there
+    assert sorted(sounds) == sorted(r.id for r in page)
+    assert all(sounds[r.id] == store.get_sound(r.id) for r in page)
+    assert store.get_sounds([]) == {}
+
+
 def test_stats_count_what_a_user_sees(store):
     ids = _fill(store, 6)
     store.label(ids[0], add=["bass", "cat"])

@@ -128,6 +128,8 @@ SOUND_COLUMNS = ("id", "source", "name", "audio_path", "content_hash", "duration
                  "freesound_id", "username", "license", "url", "description", "created_at",
                  "original_tags", "patch_start", "analysed_s", "added_at")
 SELECT_SOUND = f"SELECT {', '.join(SOUND_COLUMNS)} FROM sounds WHERE id = $id"
+SELECT_SOUNDS = f"SELECT {', '.join(SOUND_COLUMNS)} FROM sounds WHERE id IN (SELECT unnest($ids))"
+COUNT_ALL = "SELECT count(*) FROM sounds"
 HAS_FREESOUND_ID = "SELECT count(*) > 0 FROM sounds WHERE freesound_id = $f"
 SOUND_BY_PATH_OR_HASH = (
     "SELECT id FROM sounds WHERE audio_path = $path OR content_hash = $hash "

@@ -83,10 +83,13 @@ class TagStore:
             queries.SELECT_SOUND, {"id": int(sound_id)})))
         if row is None:
             raise SoundNotFoundError(f"no sound with id {sound_id} in {self.path}")
-        d = dict(zip(queries.SOUND_COLUMNS, row, strict=True))
-        d["original_tags"] = tuple(d["original_tags"] or ())
-        d["patch_start"] = d["patch_start"] or 0
-        return Sound(**d)
+        return _sound(row)
+
+    def get_sounds(self, sound_ids: Sequence[int]) -> dict[int, Sound]:
+        """Several sounds in one read (a page of cards): id -> Sound, for the ids that exist."""
+        rows = self._db.read(lambda cur: cur.execute(
+            queries.SELECT_SOUNDS, {"ids": [int(i) for i in sound_ids]}).fetchall())
+        return {sound.id: sound for sound in map(_sound, rows)}
 
     def find_sound(self, ref: int | str | Path) -> Sound | None:
         """A store id (int or digits), the path of a file in the store, or a content hash."""
@@ -161,7 +164,10 @@ class TagStore:
         return [_sound_row(r, query.threshold) for r in self._db.read(work)]
 
     def count_sounds(self, query: SoundQuery | None = None) -> int:
-        params = {**_query_params(query or SoundQuery()), "limit": None, "offset": 0}
+        query = query or SoundQuery()
+        if (query.reviewed, query.tag, query.source) == (None, None, None):  # no filter: cheap
+            return self._db.read(lambda cur: fetch_one(cur.execute(queries.COUNT_ALL))[0])
+        params = {**_query_params(query), "limit": None, "offset": 0}
         return self._db.read(lambda cur: fetch_one(cur.execute(queries.COUNT_IDS, params))[0])
 
     def label_rows(self, reviewed_only: bool = False, since: datetime | None = None,
@@ -219,6 +225,13 @@ def _query_params(query: SoundQuery) -> dict:
     return _selection(reviewed=query.reviewed, source=query.source, tag=tag or None,
                       threshold=query.threshold, sort=query.sort, limit=query.limit,
                       offset=query.offset)
+
+
+def _sound(row: tuple) -> Sound:
+    d = dict(zip(queries.SOUND_COLUMNS, row, strict=True))
+    d["original_tags"] = tuple(d["original_tags"] or ())
+    d["patch_start"] = d["patch_start"] or 0
+    return Sound(**d)
 
 
 def _sound_row(row: tuple, threshold: float) -> SoundRow:
