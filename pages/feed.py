@@ -10,9 +10,9 @@ import streamlit as st
 from app.feed_panel import fetch_panel
 from app.resources import get_store
 from app.settings import resolve_settings
-from app.tag_editor import tag_editor, vocabulary_options
+from app.tag_editor import seed_labels, tag_editor, vocabulary_options
 from app.ui import audio_player, sound_header, stored_spectrogram, threshold_slider
-from core.store import SoundQuery, SoundRow, StoreError, TagStore
+from core.store import Sound, SoundQuery, SoundRow, StoreError, TagStore
 
 PAGE_SIZE = 10  # cards per page; the page is cut in SQL (LIMIT/OFFSET)
 SHOW = {"All": None, "To review": False, "Reviewed": True}
@@ -43,8 +43,8 @@ def filters() -> SoundQuery:
                       sort=SORT[order], limit=PAGE_SIZE, threshold=value)
 
 
-def card(store: TagStore, row: SoundRow) -> None:
-    sound = store.get_sound(row.id)
+def card(store: TagStore, sound: Sound, row: SoundRow) -> None:
+    seed_labels("feed", row.labels)
     with st.container(border=True, key=f"feed_card_{row.id}"):
         left, right = st.columns([3, 2])
         with left:
@@ -52,7 +52,7 @@ def card(store: TagStore, row: SoundRow) -> None:
             if audio_player(sound.audio_path):
                 stored_spectrogram(sound.id, sound.audio_path, sound.patch_start)
         with right:
-            tag_editor(store, row.id, "feed")
+            tag_editor(store, sound.id, "feed")
 
 
 def pager(total: int) -> int:
@@ -77,8 +77,10 @@ def sound_list(store: TagStore) -> None:
     first = (page - 1) * PAGE_SIZE
     top.caption(f"{total:,} sounds · showing {first + 1:,}–{min(first + PAGE_SIZE, total):,}")
     rows = store.list_sounds(replace(query, offset=first))
+    sounds = store.get_sounds([row.id for row in rows])
     for row in rows:
-        card(store, row)
+        if row.id in sounds:  # deleted since the list was read
+            card(store, sounds[row.id], row)
 
 
 try:

@@ -38,8 +38,10 @@ def test_cards_show_sounds_newest_first_with_player_and_tags(app_env):
     assert len(at.get("audio")) == 3
     assert len(at.image) == 3  # one spectrogram per card
     bars = [p.text for p in at.progress]
-    assert bars[:4] == ["0.70", "0.70", "0.45 · below threshold", "0.10 · below threshold"]
-    assert {"piano", "note", "bell", "drum"} <= {m.value for m in at.markdown}
+    assert bars[:2] == ["0.70", "0.70"]  # the tags that count, as score bars
+    assert {"piano", "note"} <= {m.value for m in at.markdown}
+    suggestions = at.button_group(key=f"feed_{ids[0]}_suggest")  # those below, as chips
+    assert [o.content for o in suggestions.proto.options][:2] == ["bell 0.45", "drum 0.10"]
     assert {"piano_confirm", "piano_remove", "confirm_all", "undo"} <= set(card_buttons(at, ids[0]))
 
 
@@ -62,9 +64,11 @@ def test_confirm_add_and_undo(app_env):
     db, audio = app_env
     (sid,) = add_real_sounds(db, audio, 1)
     at = open_page("feed")
-    card_buttons(at, sid)["bell_confirm"].click()  # below the threshold: confirming adds it
-    at.run()
+    at.button_group(key=f"feed_{sid}_suggest").set_value("bell").run()  # below the threshold
     assert "bell" in TagStore(db).labels(sid).final
+    assert "bell" in TagStore(db).labels(sid).confirmed
+    assert at.button_group(key=f"feed_{sid}_suggest").value is None  # ready for the next click
+    assert "**bell**" in {m.value for m in at.markdown}  # now a confirmed row of its own
     at.multiselect(key=f"feed_{sid}_add").set_value(["Basses"]).run()
     labels = TagStore(db).labels(sid)
     assert "bas" in labels.added  # normalized onto the vocabulary's own spelling
