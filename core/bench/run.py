@@ -68,7 +68,8 @@ def summary_lines(r: dict) -> list[str]:
             f" | x{cold['speedup']} | target <= 3 s")
         add(f"3 folder throughput       {fol['ours_clips_per_s']} clips/s ({fol['files']} files)"
             f" | baseline {fol['baseline_clips_per_s']} | x{fol['speedup']} | target >= 40")
-        add(f"4 features alone          {fea['ours_ms_per_clip']} ms/clip | librosa "
+        add(f"4 features alone          {fea['ours_ms_per_clip']} ms/clip "
+            f"({fea.get('torch_threads', '?')} torch thread(s), as the tagger runs) | librosa "
             f"{fea['librosa_ms_per_clip']} ms/clip | x{fea['speedup']}")
         add(f"7 tag process peak RSS    {cold['tag_process_peak_rss_mb']} MB")
     for key, figs in r.get("training", {}).items():

@@ -77,7 +77,8 @@ def feature_extraction(work: Path, n_clips: int) -> dict:
     for c in clips:
         course_patch_from_samples(c)
     base = (time.perf_counter() - start) / len(clips)
-    return {"clips": len(clips), "ours_ms_per_clip": round(ours * 1e3, 2),
+    return {"clips": len(clips), "torch_threads": torch.get_num_threads(),
+            "ours_ms_per_clip": round(ours * 1e3, 2),
             "librosa_ms_per_clip": round(base * 1e3, 2), "speedup": round(base / ours, 2)}
 
 
