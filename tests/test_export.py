@@ -105,6 +105,17 @@ def test_csv_and_parquet_carry_the_same_columns_and_values(store, tmp_path):
     assert expected[1]["model"] is None and expected[1]["predicted"] == []
 
 
+def test_csv_cells_a_spreadsheet_would_run_are_defused(store, tmp_path):
+    names = ['=HYPERLINK("http://evil","click")', "+1+2", "-3", "@SUM(A1)", "\tcmd", "a=b", "plain"]
+    for i, name in enumerate(names):
+        add(store, i, name=name)
+    export_labels(store, "csv", tmp_path / "out.csv")
+    export_labels(store, "jsonl", tmp_path / "out.jsonl")
+    _, rows = read_csv(tmp_path / "out.csv")
+    assert [r["name"] for r in rows] == ["'" + n for n in names[:5]] + names[5:]
+    assert [r["name"] for r in read_jsonl(tmp_path / "out.jsonl")] == names  # jsonl stays exact
+
+
 def test_reviewed_only_since_and_threshold_select_what_is_written(store, tmp_path):
     a = add(store, 1)
     add(store, 2)

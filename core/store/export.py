@@ -3,10 +3,11 @@
 Every format carries the same columns per sound (the jsonl field names): sound_id, source,
 freesound_id (null unless from Freesound), name, model, predicted ([{"tag", "score"}], highest
 first), added, removed, confirmed, final (lists of tags) and reviewed. In csv the lists are JSON
-strings. `coala-h5` writes group `dataset` with `id` (Freesound id, or minus the store id for
-sounds not from Freesound), `data` (the scaled 96x96 patch, recomputed from the stored audio),
-`label` (multi-hot of the final tags over the 1000) and `store_id`. Files are written to a
-temporary file in the target folder and renamed, so a crash never leaves a half file.
+strings, and text that a spreadsheet would run as a formula starts with an apostrophe. `coala-h5`
+writes group `dataset` with `id` (Freesound id, or minus the store id for sounds not from
+Freesound), `data` (the scaled 96x96 patch, recomputed from the stored audio), `label` (multi-hot
+of the final tags over the 1000) and `store_id`. Files are written to a temporary file in the
+target folder and renamed, so a crash never leaves a half file.
 """
 
 from __future__ import annotations
@@ -142,8 +143,19 @@ def _write_csv(store: TagStore, params: dict, path: Path) -> tuple[int, int]:
     with open(path, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(COLUMNS)
-        writer.writerows(r[:-1] for r in rows)
+        writer.writerows([spreadsheet_safe(cell) for cell in r[:-1]] for r in rows)
     return len(rows), sum(r[-1] for r in rows)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """Text a spreadsheet would run as a formula (a remote name like '=HYPERLINK(...)') gets a
+    leading apostrophe, as OWASP advises for CSV files; every other cell is left as it is."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
 
 
 def _write_parquet(store: TagStore, params: dict, path: Path) -> tuple[int, int]:
