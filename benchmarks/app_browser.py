@@ -119,13 +119,6 @@ def measure(url: str, clicks: int, cards: int) -> dict:
             "new_tab_s": round(new_tab, 3)}
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--sounds", type=int, default=10_000)
@@ -133,6 +126,7 @@ def main() -> int:
     args = p.parse_args()
     sys.path.insert(0, str(ROOT))
     from benchmarks.app_render import fill_store
+    from core.bench.timing import vm_hwm_mb
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -142,7 +136,7 @@ def main() -> int:
         try:
             wait_healthy(f"http://127.0.0.1:{port}", proc)
             figures = measure(f"http://127.0.0.1:{port}", args.clicks, min(10, args.sounds))
-            figures["server_peak_rss_mb"] = round(peak_rss_mb(proc.pid), 1)
+            figures["server_peak_rss_mb"] = round(vm_hwm_mb(proc.pid), 1)
         finally:
             proc.terminate()
             proc.wait(timeout=30)

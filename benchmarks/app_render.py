@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,8 @@ def timed_run(page: str) -> tuple[float, list]:
 
 
 def main() -> int:
+    from core.bench.timing import vm_hwm_mb
+
     p = argparse.ArgumentParser()
     p.add_argument("--sounds", type=int, default=10_000)
     p.add_argument("--fill", metavar="DB", help="only write the sounds into DB and exit")
@@ -63,7 +64,7 @@ def main() -> int:
         "feed_first_render_s": round(feed_s, 3), "unpaged_list_s": round(unpaged_s, 3),
         "speedup_vs_unpaged": round(unpaged_s / feed_s, 2),
         "errors": [str(e) for e in home_errors + feed_errors],
-        "app_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+        "app_peak_rss_mb": round(vm_hwm_mb(), 1)}))
     return 0
 
 

@@ -13,7 +13,7 @@ import torch
 from core.audio import load_audio
 from core.bench.audio_set import mixed_folder, write_clip
 from core.bench.baseline import course_patch_from_samples, course_tag
-from core.bench.timing import measure, run_process
+from core.bench.timing import measure, run_module, run_process
 from core.features import extract_patches
 from core.model import build_model
 from core.modeldir import PROJECT_ROOT, ModelInfo, ModelNotFoundError, load_model_dir, save_model_dir
@@ -41,7 +41,7 @@ def latency(tagger: Tagger, work: Path, runs: int) -> dict:
 def cold_start(model_dir: Path, work: Path) -> dict:
     clip = work / "ten_seconds.ogg"
     env = {**os.environ, "TAGGER_MODEL": str(model_dir)}
-    ours = run_process([sys.executable, "-m", "core", "tag", str(clip), "--json"], env, str(PROJECT_ROOT))
+    ours = run_module(sys.executable, "core", ["tag", str(clip), "--json"], env, str(PROJECT_ROOT))
     code = ("import sys, torch; from core.bench.baseline import course_tag; "
             "from core.modeldir import load_model_dir; "
             f"m = load_model_dir({str(model_dir)!r}).model; print(course_tag(m, sys.argv[1]).max())")

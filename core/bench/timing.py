@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -36,17 +37,44 @@ def measure(fn: Callable[[], object], runs: int, warmup: int = 2) -> Timing:
 @dataclass(frozen=True)
 class ProcessRun:
     wall_s: float
-    peak_rss_mb: float
+    peak_rss_mb: float  # NaN when the process could not report it
     returncode: int
     stdout: str
 
 
+# Peak RSS is the process's own VmHWM, written by itself at exit. Not getrusage/wait4: Linux
+# carries the parent's RSS across fork and exec into the child's ru_maxrss, so a child of a
+# 1.5 GB benchmark process would report 1.5 GB whatever it did.
+_MODULE_RUNNER = """
+import atexit, runpy, sys
+from core.bench.timing import vm_hwm_mb
+out, sys.argv = sys.argv[1], sys.argv[2:]
+atexit.register(lambda: open(out, "w").write(str(vm_hwm_mb())))
+runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+"""
+
+
+def vm_hwm_mb(pid: int | str = "self") -> float:
+    """Peak resident memory of a live process (its VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def run_process(cmd: list[str], env: dict | None = None, cwd: str | None = None) -> ProcessRun:
-    """Run a command to completion; wall time and the child's own peak RSS (via wait4)."""
+    """Run a command to completion: its wall time and output."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
-    out = proc.stdout.read().decode(errors="replace")
-    _, status, usage = os.wait4(proc.pid, 0)
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
     wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return ProcessRun(wall, usage.ru_maxrss / 1024, proc.returncode, out)
+    return ProcessRun(wall, float("nan"), out.returncode, out.stdout.decode(errors="replace"))
+
+
+def run_module(python: str, module: str, args: list[str], env: dict | None = None,
+               cwd: str | None = None) -> ProcessRun:
+    """`python -m module args...` to completion: wall time, output, and its own peak RSS."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "peak_rss_mb"
+        run = run_process([python, "-c", _MODULE_RUNNER, str(report), module, *args], env, cwd)
+        peak = float(report.read_text()) if report.is_file() else float("nan")
+    return ProcessRun(run.wall_s, peak, run.returncode, run.stdout)
