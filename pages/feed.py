@@ -75,7 +75,8 @@ def sound_list(store: TagStore) -> None:
     top = st.empty()
     page = pager(total)
     first = (page - 1) * PAGE_SIZE
-    top.caption(f"{total:,} sounds · showing {first + 1:,}–{min(first + PAGE_SIZE, total):,}")
+    noun = "sound" if total == 1 else "sounds"
+    top.caption(f"{total:,} {noun} · showing {first + 1:,}–{min(first + PAGE_SIZE, total):,}")
     rows = store.list_sounds(replace(query, offset=first))
     sounds = store.get_sounds([row.id for row in rows])
     for row in rows:

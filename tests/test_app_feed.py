@@ -57,6 +57,7 @@ def test_a_removal_lands_in_duckdb_and_survives_a_reload(app_env):
     assert [c.user for c in TagStore(db).history(sid)] == ["tester"]
     reloaded = open_page("feed")
     assert "~~piano~~" in texts(reloaded)
+    assert "1 sound · showing 1–1" in plain(reloaded)
     assert "Reviewed" in texts(reloaded)
 
 
