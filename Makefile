@@ -40,7 +40,12 @@ test-slow: $(BIN)/.installed-dev
 	$(BIN)/python -m pytest -m slow
 
 lint: $(BIN)/.installed-dev
-	$(BIN)/ruff check core app pages tests
+	$(BIN)/ruff check core app pages tests benchmarks
+
+# Every speed and memory figure beside its baseline (README, Performance): about 5 minutes.
+bench: $(BIN)/.installed-dev
+	scripts/apt-install.sh $(APT_TEST)
+	$(BIN)/python -m core bench
 
 # The bundled model, rebuilt end to end on CPU: four corpora from different seeds (train; val from
 # sources training never sees; test from the training sources; holdout from TimGM6mb and unused
