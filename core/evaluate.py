@@ -104,6 +104,10 @@ def tag_examples(model_dir: str | Path, paths: list[str]) -> list[tuple[str, lis
 
 
 def _trained_on(cfg) -> str:
+    return _data_line(cfg) + (f"; fine-tuned from {cfg.init_from}" if cfg.init_from else "")
+
+
+def _data_line(cfg) -> str:
     from core.corpus.builder import read_corpus_info
 
     info = read_corpus_info(cfg.data).get("corpus_config")
@@ -168,4 +172,6 @@ def _data_lines(cfg, data: dict[str, str]) -> list[str]:
                  f"espeak-ng voices {', '.join(pool.voices)}") if pool else c["pool"]
         lines.append(f"- {label}: `{Path(path).name}`, {c['n']} clips, pool `{c['pool']}`, seed "
                      f"{c['seed']} ({where})")
+    if cfg.init_from:
+        lines.append(f"- fine-tuned from the weights of `{cfg.init_from}`, not trained from scratch")
     return lines

@@ -27,6 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 from core.dataset import dataset_size, split_indices
 from core.metrics import score_tags
 from core.model import PRESETS, ModelDims, TaggerCNN, build_model, count_parameters
+from core.modeldir import LoadedModel, load_model_dir
 from core.patches import PatchSource, predict, spec_augment
 from core.vocabulary import load_vocabulary
 
@@ -59,6 +60,7 @@ class TrainConfig:
     eval_batch_size: int = 256  # batch for validation passes
     prior_bias: bool = True  # start each output's bias at its tag's training frequency
     resume: bool = False  # continue the run in `out` from its last.pt
+    init_from: str | None = None  # fine-tune: a model directory whose weights (and dims) start the run
 
 
 # --- data ---------------------------------------------------------------------------------------------
@@ -67,6 +69,20 @@ def load_sources(cfg: TrainConfig) -> tuple[PatchSource, PatchSource]:
         return PatchSource(cfg.data), PatchSource(cfg.val)
     train_idx, val_idx = split_indices(dataset_size(cfg.data), cfg.val_fraction, cfg.seed)
     return PatchSource(cfg.data, train_idx), PatchSource(cfg.data, val_idx)
+
+
+def starting_model(cfg: TrainConfig) -> LoadedModel | None:
+    """The model a fine-tuning run starts from; it must speak the training vocabulary and size."""
+    if not cfg.init_from:
+        return None
+    start = load_model_dir(cfg.init_from)
+    if start.vocabulary != load_vocabulary():
+        raise ValueError(f"{cfg.init_from} has another vocabulary than the 1000 COALA tags: "
+                         "it cannot be fine-tuned on COALA-layout data")
+    if start.info.preset != cfg.preset:
+        raise ValueError(f"{cfg.init_from} is a '{start.info.preset}' model, but the run asks for "
+                         f"--preset {cfg.preset}")
+    return start
 
 
 # --- distributed --------------------------------------------------------------------------------------
@@ -112,7 +128,8 @@ class Trainer:
         self.callbacks = callbacks or []
         self.ctx, self.device = init_distributed(cfg.device)
         self.out = Path(cfg.out)
-        self.dims: ModelDims = PRESETS[cfg.preset]
+        start = starting_model(cfg)
+        self.dims: ModelDims = start.info.dims if start else PRESETS[cfg.preset]
         self.vocabulary = load_vocabulary()
         self.epoch = 0  # epochs completed
         self.best_epoch, self.best_score, self.bad_epochs = 0, -math.inf, 0
@@ -121,13 +138,16 @@ class Trainer:
         self._setup_threads()
         torch.manual_seed(cfg.seed)
         # channels-last activations: measured 1.5x or more faster to train on the 2-core CPU
-        self.model: TaggerCNN = build_model(self.dims).to(self.device, memory_format=torch.channels_last)
+        self.model: TaggerCNN = build_model(self.dims)
+        if start and not cfg.resume:
+            self.model.load_state_dict(start.model.state_dict())
+        self.model.to(self.device, memory_format=torch.channels_last)
         self.optimizer = torch.optim.Adam(self.model.parameters(), cfg.lr, weight_decay=cfg.weight_decay)
         self.amp_dtype = _amp_dtype(self.device, cfg.amp)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.loss_fn = nn.BCEWithLogitsLoss()
         self.train_data, self.val_data = load_sources(cfg)
-        if cfg.prior_bias and not cfg.resume:
+        if cfg.prior_bias and not cfg.resume and not start:
             init_output_bias(self.model, self.train_data.label_frequencies())
         self.net = self._wrap(self.model)
 

@@ -141,3 +141,40 @@ def test_ddp_with_two_cpu_processes_on_gloo(tiny, tmp_path):
 def test_measure_throughput_includes_the_loader_and_reports_samples_per_second():
     rate = measure_throughput("compact", n_batches=2, batch_size=8, device="cpu", threads=1)
     assert rate > 0
+
+
+def test_fine_tuning_starts_from_a_model_directory_and_keeps_what_it_learned(tiny, tmp_path):
+    from core.evaluate import export_run
+    from core.modeldir import load_model_dir
+    from core.train import Trainer
+
+    train(config(tiny, tmp_path / "base", epochs=4))
+    model_dir = export_run(tmp_path / "base", tmp_path / "model", name="tiny-base", version="1")
+    trainer = Trainer(config(tiny, tmp_path / "tuned", epochs=1, lr=1e-4,
+                             init_from=str(model_dir)))
+    source = load_model_dir(model_dir).model.state_dict()
+    for name, tensor in trainer.model.state_dict().items():
+        torch.testing.assert_close(tensor, source[name])
+    trainer.close()
+    train(config(tiny, tmp_path / "tuned", epochs=1, lr=1e-4, init_from=str(model_dir)))
+    train(config(tiny, tmp_path / "scratch", epochs=1, lr=1e-4))
+    tuned, scratch = epochs_of(tmp_path / "tuned")[0], epochs_of(tmp_path / "scratch")[0]
+    assert tuned["roc_auc_macro"] > scratch["roc_auc_macro"] + 0.1
+    assert tuned["val_loss"] < scratch["val_loss"]
+    saved = json.loads((tmp_path / "tuned" / "config.json").read_text())
+    assert saved["train"]["init_from"] == str(model_dir)
+    tuned_dir = export_run(tmp_path / "tuned", tmp_path / "tuned-model", name="tiny-tuned")
+    assert f"fine-tuned from the weights of `{model_dir}`" in (tuned_dir / "MODEL_CARD.md").read_text()
+    assert load_model_dir(tuned_dir).info.trained_on.endswith(f"fine-tuned from {model_dir}")
+
+
+def test_fine_tuning_refuses_a_model_it_cannot_start_from(tiny, tmp_path, tiny_model_dir):
+    base = [sys.executable, "-m", "core", "train", "--data", str(tiny["train"]), "--epochs", "1",
+            "--threads", "1"]
+    for init, preset, why in ((tmp_path / "nothing", None, "No trained model"),
+                              (tiny_model_dir, "course", None)):
+        cmd = base + ["--out", str(tmp_path / f"run-{preset}"), "--init-from", str(init)]
+        cmd += ["--preset", preset] if preset else []
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=PROJECT)
+        assert done.returncode != 0 and "Traceback" not in done.stderr
+        assert (why or "asks for --preset course") in done.stderr

@@ -1,4 +1,5 @@
-"""`python -m core train --data TRAIN.h5 [--val VAL.h5] --preset compact --out runs/NAME`."""
+"""`python -m core train --data TRAIN.h5 [--val VAL.h5] [--preset P] [--init-from MODEL_DIR]
+--out runs/NAME`: train from scratch, or fine-tune a model directory on new data."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from tqdm import tqdm
 
 from core.commands.common import fail
 from core.dataset import DatasetFormatError
+from core.modeldir import ModelNotFoundError, load_model_dir
 from core.train import Callback, RunFolderError, TrainConfig, Trainer, resume_config
 
 # CLI flag -> TrainConfig field, for the options that map one to one.
@@ -21,7 +23,11 @@ def register(sub) -> None:
     p.add_argument("--data", help="training HDF5 file")
     p.add_argument("--val", help="validation HDF5 file (default: a seeded split of --data)")
     p.add_argument("--out", required=True, help="run folder (config, log.jsonl, checkpoints)")
-    p.add_argument("--preset", default="compact", choices=["compact", "course"], help="model size")
+    p.add_argument("--preset", default=None, choices=["compact", "course"],
+                   help="model size (default: compact, or that of --init-from)")
+    p.add_argument("--init-from", metavar="MODEL_DIR",
+                   help="fine-tune: start from this model directory's weights (e.g. models/default) "
+                        "instead of random ones; a lower --lr (1e-4) suits it")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
     p.add_argument("--cosine", action="store_true", help="cosine learning-rate decay over --epochs")
@@ -39,8 +45,15 @@ def config_from_args(args) -> TrainConfig:
     if not args.data:
         raise ValueError("--data is required (unless --resume)")
     given = {name: getattr(args, name) for name in OPTIONS if getattr(args, name) is not None}
-    return TrainConfig(data=args.data, out=args.out, val=args.val, preset=args.preset,
-                       device=args.device, cosine=args.cosine, amp=args.amp, **given)
+    preset = args.preset or (model_preset(args.init_from) if args.init_from else "compact")
+    return TrainConfig(data=args.data, out=args.out, val=args.val, preset=preset,
+                       device=args.device, cosine=args.cosine, amp=args.amp,
+                       init_from=args.init_from, **given)
+
+
+def model_preset(model_dir: str) -> str:
+    """The preset a model directory was trained with (a clear error when it is not a model)."""
+    return load_model_dir(model_dir).info.preset
 
 
 class ProgressBar(Callback):
@@ -74,7 +87,7 @@ def run(args) -> int:
     try:
         cfg = config_from_args(args)
         trainer = Trainer(cfg, [ProgressBar()])
-    except (ValueError, RunFolderError, DatasetFormatError, OSError) as e:
+    except (ValueError, RunFolderError, DatasetFormatError, ModelNotFoundError, OSError) as e:
         return fail(str(e))
     try:
         end = trainer.run()
