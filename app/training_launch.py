@@ -40,12 +40,14 @@ class LaunchConfig:
     batch_size: int = 64  # batch size
     lr: float = 1e-3  # Adam learning rate
     seed: int = 0  # weights, shuffling and the validation split
+    init_from: str | None = None  # fine-tune this model directory (its preset wins); None: scratch
 
 
 def train_command(cfg: LaunchConfig, run: Path) -> list[str]:
     cmd = [sys.executable, "-m", "core", "train", "--data", cfg.data, "--out", str(run),
-           "--preset", cfg.preset, "--epochs", str(cfg.epochs), "--batch-size", str(cfg.batch_size),
-           "--lr", str(cfg.lr), "--seed", str(cfg.seed)]
+           "--epochs", str(cfg.epochs), "--batch-size", str(cfg.batch_size), "--lr", str(cfg.lr),
+           "--seed", str(cfg.seed)]
+    cmd += ["--init-from", cfg.init_from] if cfg.init_from else ["--preset", cfg.preset]
     return cmd + (["--val", cfg.val] if cfg.val else [])
 
 

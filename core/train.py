@@ -71,6 +71,17 @@ def load_sources(cfg: TrainConfig) -> tuple[PatchSource, PatchSource]:
     return PatchSource(cfg.data, train_idx), PatchSource(cfg.data, val_idx)
 
 
+def fit_batch_to_data(cfg: TrainConfig, n_train: int, world: int) -> TrainConfig:
+    """A batch larger than the training set gives no full batch: shrink it to fit, since a small
+    file of corrections is a normal thing to fine-tune on."""
+    fitting = n_train // world * world
+    if cfg.batch_size <= fitting:
+        return cfg
+    if fitting < 2 * world:
+        raise ValueError(f"{n_train} training clips are too few to train on")
+    return replace(cfg, batch_size=fitting)
+
+
 def starting_model(cfg: TrainConfig) -> LoadedModel | None:
     """The model a fine-tuning run starts from; it must speak the training vocabulary and size."""
     if not cfg.init_from:
@@ -147,6 +158,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.loss_fn = nn.BCEWithLogitsLoss()
         self.train_data, self.val_data = load_sources(cfg)
+        self.cfg = cfg = fit_batch_to_data(cfg, len(self.train_data), self.ctx.world)
         if cfg.prior_bias and not cfg.resume and not start:
             init_output_bias(self.model, self.train_data.label_frequencies())
         self.net = self._wrap(self.model)

@@ -41,6 +41,8 @@ from core.store import StoreError
 from core.store.export import ExportError
 
 LIVE_REFRESH_S = 3.0  # how often a running run's log is re-read
+SCRATCH = "random weights (from scratch)"  # the "Start from" choice that fine-tunes nothing
+FINE_TUNE_LR = 1e-4  # proposed when fine-tuning on the exported corrections
 STATE_BADGE = {"running": ":green[● running]", "finished": "finished", "stopped": ":orange[stopped]"}
 
 
@@ -184,7 +186,8 @@ def _on_start() -> None:
     cfg = LaunchConfig(name=s["training_new_name"].strip(), data=str(s["training_new_data"] or ""),
                        val=s["training_new_val"] or None, preset=s["training_new_preset"],
                        epochs=int(s["training_new_epochs"]), batch_size=int(s["training_new_batch"]),
-                       lr=float(s["training_new_lr"]), seed=int(s["training_new_seed"]))
+                       lr=float(s["training_new_lr"]), seed=int(s["training_new_seed"]),
+                       init_from=None if s["training_new_init"] == SCRATCH else s["training_new_init"])
     try:
         start_run(cfg, runs_dir())
     except LaunchError as e:
@@ -212,9 +215,14 @@ def _on_export_corrections() -> None:
                     "tags on the feed or upload pages first.")
         return
     st.session_state["training_new_data"] = str(out)
+    in_use = [str(m.path) for m in list_models()][:1]  # the model in use comes first
+    if in_use:  # a few hundred corrections teach a trained model more than random weights
+        st.session_state["training_new_init"] = in_use[0]
+        st.session_state["training_new_lr"] = FINE_TUNE_LR
     st.session_state["training_start_message"] = (
         "success", f"Wrote {summary.rows} reviewed sounds ({summary.labels} labels) to {out}; "
-                   "it is chosen as the training data below.")
+                   "it is chosen as the training data below"
+                   + (", to fine-tune the model in use." if in_use else "."))
 
 
 def start_form() -> None:
@@ -225,8 +233,8 @@ def start_form() -> None:
               on_click=_on_export_corrections, icon=":material/fact_check:",
               help="Exports every reviewed sound of the tag store as a COALA HDF5 file (patches "
                    "from the stored audio, labels with the corrections applied).")
-    st.caption("Trains from scratch on a COALA-layout HDF5 file: a corpus built with "
-               "`python -m core corpus`, the COALA files, or the corrections exported from the "
+    st.caption("Trains from scratch, or fine-tunes a model, on a COALA-layout HDF5 file: a corpus "
+               "built with `python -m core corpus`, the COALA files, or the corrections exported from the "
                "Export page as coala-h5. It runs as its own process: closing the tab does not stop it.")
     with st.form("training_start_form"):
         left, right = st.columns(2)
@@ -235,6 +243,13 @@ def start_form() -> None:
                        accept_new_options=True, placeholder="Path to a COALA HDF5 file")
         left.selectbox("Validation data", found, index=None, key="training_new_val",
                        accept_new_options=True, placeholder="None: a seeded 10 % split")
+        starts = [SCRATCH] + [str(m.path) for m in list_models()]
+        right.selectbox("Start from", starts, key="training_new_init",
+                        format_func=lambda p: p if p == SCRATCH else f"the model {Path(p).name} "
+                                                                    "(fine-tune)",
+                        help="Fine-tuning starts from a trained model's weights, so it keeps what "
+                             "it knows and learns from the new data; the model's size is kept "
+                             f"(the preset is ignored). A learning rate of {FINE_TUNE_LR:g} suits it.")
         right.radio("Preset", list(PRESETS), key="training_new_preset", horizontal=True)
         a, b = right.columns(2)
         a.number_input("Most epochs", 1, 500, 20, key="training_new_epochs")

@@ -274,7 +274,10 @@ def test_reviewed_corrections_become_the_training_data(env, tmp_path):
     from core.vocabulary import load_vocabulary
     from tests.audio_factory import make_tone_file
 
+    _, models = env
+    make_model_dir(models / "default")  # the model in use: fine-tuning it is proposed
     at = run_page()
+    assert at.selectbox(key="training_new_init").value == "random weights (from scratch)"
     next(b for b in at.button if b.key == "training_export_corrections").click().run()
     assert "No reviewed sound" in texts(at)
     store = TagStore(tmp_path / "tags.duckdb")
@@ -295,3 +298,17 @@ def test_reviewed_corrections_become_the_training_data(env, tmp_path):
     arrays = read_coala(chosen)
     vocab = load_vocabulary()
     assert [vocab[j] for j in arrays.labels[0].nonzero()[0]] == ["guitar"]
+    assert "to fine-tune the model in use" in texts(at)
+    assert at.selectbox(key="training_new_init").value == str(models / "default")
+    assert at.number_input(key="training_new_lr").value == pytest.approx(1e-4)
+
+
+def test_a_fine_tuning_run_is_started_from_the_chosen_model(tmp_path):
+    from app.training_launch import LaunchConfig, train_command
+
+    scratch = train_command(LaunchConfig("a", "d.h5", preset="course"), tmp_path / "a")
+    tuned = train_command(LaunchConfig("b", "d.h5", preset="course", init_from="models/x"),
+                          tmp_path / "b")
+    assert scratch[scratch.index("--preset") + 1] == "course" and "--init-from" not in scratch
+    assert tuned[tuned.index("--init-from") + 1] == "models/x"
+    assert "--preset" not in tuned  # the model's own size is kept

@@ -178,3 +178,11 @@ def test_fine_tuning_refuses_a_model_it_cannot_start_from(tiny, tmp_path, tiny_m
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=PROJECT)
         assert done.returncode != 0 and "Traceback" not in done.stderr
         assert (why or "asks for --preset course") in done.stderr
+
+
+def test_a_batch_larger_than_the_data_shrinks_to_fit(tiny, tmp_path):
+    recorder = Recorder()
+    train(config(tiny, tmp_path / "run", epochs=1, batch_size=500), [recorder])
+    start = read_log(tmp_path / "run")[0]
+    assert start["config"]["batch_size"] == 128 == start["n_train"]
+    assert recorder.batches == 1 and epochs_of(tmp_path / "run")[0]["epoch"] == 1

@@ -89,6 +89,9 @@ def run(args) -> int:
         trainer = Trainer(cfg, [ProgressBar()])
     except (ValueError, RunFolderError, DatasetFormatError, ModelNotFoundError, OSError) as e:
         return fail(str(e))
+    if trainer.cfg.batch_size < cfg.batch_size:
+        print(f"note: batch size {trainer.cfg.batch_size}, not {cfg.batch_size}: there are only "
+              f"{len(trainer.train_data)} training clips", file=sys.stderr)
     try:
         end = trainer.run()
     except RunFolderError as e:
