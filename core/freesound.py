@@ -13,13 +13,16 @@ network errors are retried with exponential backoff; every request has a timeout
 from __future__ import annotations
 
 import email.utils
+import fcntl
 import hashlib
 import json
 import os
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -130,7 +133,12 @@ class _ApiSession(requests.Session):
 
 
 class RateLimiter:
-    """Sliding windows over request start times: waits out the minute, stops at the day."""
+    """Sliding windows over request start times: waits out the minute, stops at the day.
+
+    With a state file the windows are shared by every process using it (the app, a cron job, the
+    CLI): each request re-reads the file and appends to it under an exclusive lock, so processes
+    fetching at the same time count each other's requests.
+    """
 
     def __init__(self, per_minute: int, per_day: int, state_path: Path | None = None,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
@@ -138,8 +146,22 @@ class RateLimiter:
         self.state_path = Path(state_path) if state_path else None
         self.clock, self.sleep = clock, sleep
         self.times: deque[float] = deque(self._load())
+        self._thread_lock = threading.Lock()
 
     def acquire(self, on_wait: Callable[[str], None] | None = None) -> None:
+        while True:
+            with self._exclusive():
+                wait = self._take_or_wait()
+            if wait <= 0:
+                return
+            if on_wait:
+                on_wait(f"waiting {wait:.0f} s for the limit of {self.per_minute} requests a minute")
+            self.sleep(wait)
+
+    def _take_or_wait(self) -> float:
+        """Record a request now and return 0, or return how long to wait for the minute window."""
+        if self.state_path:
+            self.times = deque(self._load())  # what the other processes did meanwhile
         now = self.clock()
         while self.times and self.times[0] <= now - DAY_S:
             self.times.popleft()
@@ -149,13 +171,25 @@ class RateLimiter:
                                  f"the next request is allowed in {hours:.1f} h")
         recent = [t for t in self.times if t > now - MINUTE_S]
         if len(recent) >= self.per_minute:
-            wait = recent[-self.per_minute] + MINUTE_S - now
-            if on_wait:
-                on_wait(f"waiting {wait:.0f} s for the limit of {self.per_minute} requests a minute")
-            self.sleep(wait)
-            now = max(self.clock(), recent[-self.per_minute] + MINUTE_S)
+            return recent[-self.per_minute] + MINUTE_S - now
         self.times.append(now)
         self._save()
+        return 0.0
+
+    @contextmanager
+    def _exclusive(self):
+        """This process's threads, and with a state file every process, one at a time."""
+        with self._thread_lock:
+            if not self.state_path:
+                yield
+                return
+            self.state_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.state_path.with_name(self.state_path.name + ".lock"), "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _load(self) -> list[float]:
         if not self.state_path or not self.state_path.is_file():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -278,6 +280,20 @@ def test_limiter_day_budget_is_remembered_across_runs(tmp_path):
         second.acquire()
     clock.t += 24 * 3600
     second.acquire()  # a day later the window has moved on
+
+
+def test_processes_sharing_the_state_file_count_each_others_requests(tmp_path):
+    state = tmp_path / "requests.json"
+    code = ("import sys; from pathlib import Path; from core.freesound import RateLimiter; "
+            "limiter = RateLimiter(per_minute=10_000, per_day=10_000, state_path=Path(sys.argv[1])); "
+            "[limiter.acquire() for _ in range(150)]")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(state)]) for _ in range(3)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    assert len(json.loads(state.read_text())) == 450  # none lost to another process's write
+    late = RateLimiter(per_minute=10_000, per_day=451, state_path=state)
+    late.acquire()
+    with pytest.raises(RateLimitError, match="451 requests a day"):
+        late.acquire()
 
 
 def test_retry_after_forms():
