@@ -13,7 +13,7 @@ import streamlit as st
 from app.text import escape_markdown
 from app.ui import score_bar
 from core.store import SoundLabels, StoreError, TagStore
-from core.store.vocabulary import vocabulary_set
+from core.store.vocabulary import spelled_aliases, vocabulary_set
 
 SHOWN_PREDICTIONS = 8  # predictions listed per card (those at or above the threshold always)
 SHOWN_LINES = 10  # tag rows shown open; further rows wait in an expander
@@ -55,7 +55,8 @@ def tag_lines(labels: SoundLabels) -> list[TagLine]:
 
 
 def vocabulary_options() -> list[str]:
-    return sorted(vocabulary_set())
+    """The 1000 tags, plus the real spellings of the mangled ones ("bass" is stored as `bas`)."""
+    return sorted(vocabulary_set() | spelled_aliases())
 
 
 def _label(store: TagStore, sound_id: int, msg_key: str, **changes) -> None:
@@ -192,7 +193,10 @@ def summary(tags: list[str]) -> str:
 def _add_and_undo(store: TagStore, sound_id: int, labels: SoundLabels, prefix: str,
                   msg_key: str) -> None:
     add_key = f"{prefix}_{sound_id}_add"
+    # One tag per Enter: the callback stores it and empties the box. max_selections=1 also stops
+    # Enter from taking Streamlit's "Select N matches" entry, which added every match of "bass".
     st.multiselect("Add tags", vocabulary_options(), key=add_key, accept_new_options=True,
+                   max_selections=1,
                    placeholder="Type to search the 1000 tags; Enter adds",
                    on_change=_on_add, args=(store, sound_id, add_key, msg_key),
                    help="Tags are normalized to the model's vocabulary ('bass' becomes 'bas'). "

@@ -210,12 +210,19 @@ def test_upload_keep_and_correct_lands_in_the_store(app_server, page, tmp_path):
     page.get_by_text(re.compile(r"final tags: .*\bguitar\b")).wait_for()
     page.keyboard.press("Escape")  # close the autocomplete list
     settle(page)
+    add.click()
+    add.fill("bass")  # Enter takes the first match: the word itself, stored as COALA's `bas`
+    page.keyboard.press("Enter")
+    page.get_by_text(re.compile(r"final tags: .*\bbas\b")).wait_for()
+    page.keyboard.press("Escape")
+    settle(page)
     no_exception(page)
     shoot(page, "upload-corrected")
 
     labels = TagStore(db).labels(sound_id)
     assert tag in labels.removed and tag not in labels.final
     assert "guitar" in labels.added and "guitar" in labels.final
+    assert "bas" in labels.added and "bassdrum" not in labels.added
 
     open_page(page, base, "export", "Export")  # the download carries the correction too
     page.get_by_text("jsonl", exact=True).click()

@@ -96,3 +96,17 @@ def test_suggestions_are_vocabulary_tags_and_respect_the_limit():
         assert len(out) == len(set(out))
     assert suggest("") == [] and suggest("   ") == []
     assert suggest("qqqqqqqqqq") == []
+
+
+def test_autocomplete_offers_the_real_words_behind_mangled_tags():
+    from app.tag_editor import vocabulary_options
+    from core.store.vocabulary import normalize_tag, spelled_aliases
+
+    aliases = spelled_aliases()
+    assert {"bass", "brass", "glass", "hiss", "synthesis"} <= aliases
+    assert not aliases & {"drums", "midis", "scifis", "uis"}  # no plain or made-up plurals
+    assert all(normalize_tag(a).in_vocabulary and normalize_tag(a).tag + "s" == a for a in aliases)
+    options = vocabulary_options()
+    assert len(options) == 1000 + len(aliases)
+    typed = [o for o in options if "bass" in o]
+    assert typed[0] == "bass"  # what Enter picks after typing "bass" (the list is filtered in order)

@@ -60,6 +60,15 @@ def vocabulary_set() -> frozenset[str]:
     return frozenset(load_vocabulary())
 
 
+@lru_cache(maxsize=1)
+def spelled_aliases() -> frozenset[str]:
+    """The real words behind the vocabulary's mangled forms ("bass" for `bas`, "synthesis" for
+    `synthesi`), for autocomplete lists: without them, typing "bass" offers only `bassdrum`."""
+    return frozenset(t + "s" for t in vocabulary_set()
+                     if t.endswith(("s", "si")) and t + "s" not in vocabulary_set()
+                     and normalize_tag(t + "s").tag == t)
+
+
 def clean(text: str) -> str:
     """Freesound's form: ASCII-folded, lowercase, letters/digits/hyphens, stop-words dropped."""
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
