@@ -90,8 +90,8 @@ def _on_undo(store: TagStore, sound_id: int, msg_key: str) -> None:
 
 
 def _tag_row(store: TagStore, sound_id: int, line: TagLine, prefix: str, msg_key: str) -> None:
-    # One horizontal container, not st.columns: a row is 5 elements instead of 9, and a page of
-    # ten cards reaches the browser in about half the time (README, Performance).
+    # One horizontal container, not st.columns: a row is 5 elements instead of 9, and the
+    # browser's time to draw a page grows with its element count (README, Performance).
     key = f"{prefix}_{sound_id}_{line.tag}"
     with st.container(horizontal=True, vertical_alignment="center", gap="small", wrap=False,
                       key=f"{key}_row"):
@@ -158,8 +158,8 @@ def _suggestions(store: TagStore, sound_id: int, lines: list[TagLine], prefix: s
                  msg_key: str) -> None:
     """The model's next guesses, below the threshold, as one row of chips: a click adds one.
 
-    One widget for all of them, not a row of bar and buttons each: a card is half the elements,
-    and a page of cards reaches the browser in about half the time (README, Performance).
+    One widget for all of them, not a row of bar and two buttons each, which kept the card's
+    element count about a quarter lower on the benchmark's page (README, Performance).
     """
     if not lines:
         return
