@@ -74,12 +74,6 @@ class Tagger:
     def model_label(self) -> str:
         return self.loaded.info.label
 
-    @torch.inference_mode()
-    def score_clips(self, clips: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
-        """Mono 22 kHz clips -> (batch, n_tags) scores and each clip's patch start."""
-        feats = extract_patches(clips, "cpu", self.loaded.scaler)
-        return self._score(feats.patches), feats.starts
-
     def rank(self, scores: np.ndarray, top_k: int | None = 10) -> list[tuple[str, float]]:
         order = np.argsort(-scores, kind="stable")[: top_k or len(scores)]
         return [(self.vocabulary[i], float(scores[i])) for i in order]
