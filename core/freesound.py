@@ -145,7 +145,7 @@ class RateLimiter:
         self.per_minute, self.per_day = per_minute, per_day
         self.state_path = Path(state_path) if state_path else None
         self.clock, self.sleep = clock, sleep
-        self.times: deque[float] = deque(self._load())
+        self.times: deque[float] = deque()  # filled from the state file on each request
         self._thread_lock = threading.Lock()
 
     def acquire(self, on_wait: Callable[[str], None] | None = None) -> None:
