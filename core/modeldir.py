@@ -81,17 +81,23 @@ def save_model_dir(out: str | Path, model: TaggerCNN, info: ModelInfo, *, card: 
     return out
 
 
-def load_model_dir(path: str | Path | None = None, device: str | torch.device = "cpu") -> LoadedModel:
-    path = Path(path) if path else default_model_dir()
+def read_model_info(path: str | Path) -> ModelInfo:
+    """A model directory's config (name, version, preset, dims, features), without the weights."""
+    path = Path(path)
     if not (path / WEIGHTS).is_file() or not (path / CONFIG).is_file():
         raise ModelNotFoundError(
             f"No trained model at {path} (expected {WEIGHTS} and {CONFIG}). "
             "Train one with `python -m core train` and `python -m core export-model`, "
             "or point --model / TAGGER_MODEL at a model directory.")
     config = json.loads((path / CONFIG).read_text())
-    info = ModelInfo(config["name"], config["version"], config["preset"],
+    return ModelInfo(config["name"], config["version"], config["preset"],
                      ModelDims.from_dict(config["dims"]), config.get("features", {}),
                      config.get("trained_on", ""))
+
+
+def load_model_dir(path: str | Path | None = None, device: str | torch.device = "cpu") -> LoadedModel:
+    path = Path(path) if path else default_model_dir()
+    info = read_model_info(path)
     _check_features(info.features, path)
     model = TaggerCNN(info.dims)
     model.load_state_dict(load_file(str(path / WEIGHTS), device="cpu"))

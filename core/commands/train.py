@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from core.commands.common import fail
 from core.dataset import DatasetFormatError
-from core.modeldir import ModelNotFoundError, load_model_dir
+from core.modeldir import ModelNotFoundError, read_model_info
 from core.train import Callback, RunFolderError, TrainConfig, Trainer, resume_config
 
 # CLI flag -> TrainConfig field, for the options that map one to one.
@@ -45,15 +45,10 @@ def config_from_args(args) -> TrainConfig:
     if not args.data:
         raise ValueError("--data is required (unless --resume)")
     given = {name: getattr(args, name) for name in OPTIONS if getattr(args, name) is not None}
-    preset = args.preset or (model_preset(args.init_from) if args.init_from else "compact")
+    preset = args.preset or (read_model_info(args.init_from).preset if args.init_from else "compact")
     return TrainConfig(data=args.data, out=args.out, val=args.val, preset=preset,
                        device=args.device, cosine=args.cosine, amp=args.amp,
                        init_from=args.init_from, **given)
-
-
-def model_preset(model_dir: str) -> str:
-    """The preset a model directory was trained with (a clear error when it is not a model)."""
-    return load_model_dir(model_dir).info.preset
 
 
 class ProgressBar(Callback):
