@@ -7,6 +7,7 @@ once (in the widget's callback, before the fragment redraws), so it survives a r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import streamlit as st
 
@@ -54,9 +55,10 @@ def tag_lines(labels: SoundLabels) -> list[TagLine]:
     return lines
 
 
-def vocabulary_options() -> list[str]:
+@lru_cache(maxsize=1)
+def vocabulary_options() -> tuple[str, ...]:
     """The 1000 tags, plus the real spellings of the mangled ones ("bass" is stored as `bas`)."""
-    return sorted(vocabulary_set() | spelled_aliases())
+    return tuple(sorted(vocabulary_set() | spelled_aliases()))
 
 
 def _label(store: TagStore, sound_id: int, msg_key: str, **changes) -> None:
