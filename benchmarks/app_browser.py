@@ -13,58 +13,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import requests
-
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SERVER_START_S = 180
 STEP_MS = 120_000
 # Drawn: the page's cards are there and no placeholder (skeleton) is left in them.
 CARDS_JS = """n => document.querySelectorAll('[class*="st-key-feed_card_"]').length >= n
               && !document.querySelector('[data-testid="stSkeleton"]')"""
 RUNNING = '[data-testid="stStatusWidget"]'
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(tmp: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "TAGGER_DB": str(tmp / "bench.duckdb"), "TAGGER_AUDIO": str(tmp / "audio"),
-           "TAGGER_RUNS": str(tmp / "runs"), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    env.pop("FREESOUND_API_KEY", None)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-           "--server.fileWatcherType", "none"]
-    log = open(tmp / "streamlit.log", "wb")
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_healthy(url: str, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + SERVER_START_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}")
-        try:
-            if requests.get(f"{url}/_stcore/health", timeout=5).text.strip() == "ok":
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"streamlit did not answer within {SERVER_START_S} s")
 
 
 def until_feed_drawn(page, cards: int) -> None:
@@ -98,8 +59,10 @@ def back_home(page) -> None:
 def measure(url: str, clicks: int, cards: int) -> dict:
     from playwright.sync_api import sync_playwright
 
+    from benchmarks.local_app import launch_chromium
+
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         page.goto(url)  # the home page loads the model into the server
         page.get_by_role("heading", name="Freesound Tagger").first.wait_for(timeout=STEP_MS)
@@ -126,20 +89,17 @@ def main() -> int:
     args = p.parse_args()
     sys.path.insert(0, str(ROOT))
     from benchmarks.app_render import fill_store
+    from benchmarks.local_app import running_app
     from core.bench.timing import vm_hwm_mb
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         fill_store(tmp / "bench.duckdb", args.sounds)
-        port = free_port()
-        proc = start_server(tmp, port)
-        try:
-            wait_healthy(f"http://127.0.0.1:{port}", proc)
-            figures = measure(f"http://127.0.0.1:{port}", args.clicks, min(10, args.sounds))
-            figures["server_peak_rss_mb"] = round(vm_hwm_mb(proc.pid), 1)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+        env = {"TAGGER_DB": str(tmp / "bench.duckdb"), "TAGGER_AUDIO": str(tmp / "audio"),
+               "TAGGER_RUNS": str(tmp / "runs")}
+        with running_app(env, tmp / "streamlit.log", SERVER_START_S) as (url, pid):
+            figures = measure(url, args.clicks, min(10, args.sounds))
+            figures["server_peak_rss_mb"] = round(vm_hwm_mb(pid), 1)
     print(json.dumps({"sounds": args.sounds, "cards": min(10, args.sounds), **figures}))
     return 0
 

@@ -8,18 +8,13 @@ test-output/screenshots/. Without /usr/bin/chromium this FAILS (`make test` inst
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
+from benchmarks.local_app import CHROMIUM, AppStartError, launch_chromium, running_app
 from core.modeldir import DEFAULT_MODEL_DIR, WEIGHTS
 from core.store import TagStore
 from tests.audio_factory import make_tone_file
@@ -29,33 +24,10 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-output" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SERVER_START_S = 240  # generous: two busy cores, and the first import of torch is slow
 STEP_MS = 180_000  # any one step in the browser (a first render, tagging a file), on a busy machine
 VIEWPORT = {"width": 1440, "height": 1000}
 MAX_SHOT_H = 3200  # pixels: screenshots of long pages stop here
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(f"{url}/_stcore/health", timeout=5).text.strip() == "ok":
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"streamlit did not answer within {SERVER_START_S} s:\n{log.read_text()[-3000:]}")
 
 
 def write_run(runs: Path) -> None:
@@ -86,27 +58,14 @@ def the_model(tmp: Path) -> Path:
 def app_server(tmp_path_factory) -> Iterator[dict]:
     tmp = tmp_path_factory.mktemp("e2e")
     write_run(tmp / "runs")
-    env = {**os.environ, "TAGGER_DB": str(tmp / "tags.duckdb"), "TAGGER_AUDIO": str(tmp / "audio"),
-           "TAGGER_MODEL": str(the_model(tmp)), "TAGGER_RUNS": str(tmp / "runs"),
-           "TAGGER_USER": "e2e", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    env.pop("FREESOUND_API_KEY", None)
-    port, log = free_port(), tmp / "streamlit.log"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-           "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    env = {"TAGGER_DB": str(tmp / "tags.duckdb"), "TAGGER_AUDIO": str(tmp / "audio"),
+           "TAGGER_MODEL": str(the_model(tmp)), "TAGGER_RUNS": str(tmp / "runs"), "TAGGER_USER": "e2e"}
+    log = tmp / "streamlit.log"
     try:
-        wait_healthy(url, proc, log)
-        yield {"url": url, "db": Path(env["TAGGER_DB"]), "tmp": tmp, "log": log}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        with running_app(env, log, SERVER_START_S) as (url, _):
+            yield {"url": url, "db": Path(env["TAGGER_DB"]), "tmp": tmp, "log": log}
+    except AppStartError as e:
+        pytest.fail(str(e))
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +76,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        b = launch_chromium(p)
         yield b
         b.close()
 
