@@ -1,0 +1,105 @@
+"""The training monitor's "Start a training run" form: from scratch or fine-tuning a model, on a
+COALA file, the tag store's reviewed corrections included. The run itself is app/training_launch.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import streamlit as st
+
+from app.export_files import ExportFilters, export_to_path
+from app.resources import get_store
+from app.settings import resolve_settings
+from app.text import escape_markdown
+from app.training_launch import LaunchConfig, LaunchError, data_files, start_run
+from app.training_models import list_models
+from app.training_runs import PROJECT_ROOT, runs_dir
+from core.model import PRESETS
+from core.store import StoreError
+from core.store.export import ExportError
+
+SCRATCH = "random weights (from scratch)"  # the "Start from" choice that fine-tunes nothing
+FINE_TUNE_LR = 1e-4  # proposed when fine-tuning on the exported corrections
+
+
+def _on_start() -> None:
+    s = st.session_state
+    cfg = LaunchConfig(name=s["training_new_name"].strip(), data=str(s["training_new_data"] or ""),
+                       val=s["training_new_val"] or None, preset=s["training_new_preset"],
+                       epochs=int(s["training_new_epochs"]), batch_size=int(s["training_new_batch"]),
+                       lr=float(s["training_new_lr"]), seed=int(s["training_new_seed"]),
+                       init_from=None if s["training_new_init"] == SCRATCH else s["training_new_init"])
+    try:
+        start_run(cfg, runs_dir())
+    except LaunchError as e:
+        s["training_start_message"] = ("error", str(e))
+        return
+    s["training_run"] = cfg.name
+    s["training_start_message"] = ("success", f"Started {cfg.name}: it runs on in the background, "
+                                              "also when this tab is closed.")
+
+
+def _on_export_corrections() -> None:
+    """Write the reviewed sounds as a COALA file next to the store and pick it as training data."""
+    settings = resolve_settings()
+    out = Path(settings.db_path).parent / "exports" / f"corrections-{datetime.now():%Y%m%d-%H%M%S}.h5"
+    try:
+        summary = export_to_path(get_store(str(settings.db_path)), "coala-h5",
+                                 ExportFilters(reviewed_only=True), out)
+    except (OSError, ValueError, StoreError, ExportError) as e:
+        st.session_state["training_start_message"] = ("error", f"Export failed: {e}")
+        return
+    if summary.rows == 0:
+        out.unlink(missing_ok=True)
+        st.session_state["training_start_message"] = (
+            "info", "No reviewed sound with its audio in the library yet: correct or confirm some "
+                    "tags on the feed or upload pages first.")
+        return
+    st.session_state["training_new_data"] = str(out)
+    in_use = [str(m.path) for m in list_models()][:1]  # the model in use comes first
+    if in_use:  # a few hundred corrections teach a trained model more than random weights
+        st.session_state["training_new_init"] = in_use[0]
+        st.session_state["training_new_lr"] = FINE_TUNE_LR
+    st.session_state["training_start_message"] = (
+        "success", f"Wrote {summary.rows} reviewed sounds ({summary.labels} labels) to {out}; "
+                   "it is chosen as the training data below"
+                   + (", to fine-tune the model in use." if in_use else "."))
+
+
+def start_form() -> None:
+    settings = resolve_settings()
+    found = [str(p) for p in data_files(PROJECT_ROOT / "data", PROJECT_ROOT / "build",
+                                        Path(settings.db_path).parent / "exports")]
+    st.button("Use the reviewed corrections as training data", key="training_export_corrections",
+              on_click=_on_export_corrections, icon=":material/fact_check:",
+              help="Exports every reviewed sound of the tag store as a COALA HDF5 file (patches "
+                   "from the stored audio, labels with the corrections applied).")
+    st.caption("Trains from scratch, or fine-tunes a model, on a COALA-layout HDF5 file: a corpus "
+               "built with `python -m core corpus`, the COALA files, or the corrections exported from the "
+               "Export page as coala-h5. It runs as its own process: closing the tab does not stop it.")
+    with st.form("training_start_form"):
+        left, right = st.columns(2)
+        left.text_input("Run name", f"run-{datetime.now():%Y%m%d-%H%M}", key="training_new_name")
+        left.selectbox("Training data", found, index=0 if found else None, key="training_new_data",
+                       accept_new_options=True, placeholder="Path to a COALA HDF5 file")
+        left.selectbox("Validation data", found, index=None, key="training_new_val",
+                       accept_new_options=True, placeholder="None: a seeded 10 % split")
+        starts = [SCRATCH] + [str(m.path) for m in list_models()]
+        right.selectbox("Start from", starts, key="training_new_init",
+                        format_func=lambda p: p if p == SCRATCH else f"the model {Path(p).name} "
+                                                                    "(fine-tune)",
+                        help="Fine-tuning starts from a trained model's weights, so it keeps what "
+                             "it knows and learns from the new data; the model's size is kept "
+                             f"(the preset is ignored). A learning rate of {FINE_TUNE_LR:g} suits it.")
+        right.radio("Preset", list(PRESETS), key="training_new_preset", horizontal=True)
+        a, b = right.columns(2)
+        a.number_input("Most epochs", 1, 500, 20, key="training_new_epochs")
+        b.number_input("Batch size", 2, 1024, 64, key="training_new_batch")
+        a.number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.5f", key="training_new_lr")
+        b.number_input("Seed", 0, 2**31 - 1, 0, key="training_new_seed")
+        st.form_submit_button("Start training", on_click=_on_start, type="primary",
+                              icon=":material/model_training:")
+    message = st.session_state.pop("training_start_message", None)
+    if message:
+        getattr(st, message[0])(escape_markdown(message[1]))
