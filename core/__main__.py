@@ -15,6 +15,7 @@ COMMANDS = {
     "export": ("export", "export labels (csv, jsonl, parquet, coala-h5)"),
     "feed": ("feed", "fetch the newest Freesound sounds (or a folder), tag, store"),
     "corpus": ("corpus", "render a labelled training corpus (COALA HDF5 layout)"),
+    "recorded": ("recorded", "fetch Debian data packages and build the corpus of real recordings"),
     "train": ("train", "train the tagger on COALA-layout HDF5 data"),
     "evaluate": ("evaluate", "ROC-AUC, PR-AUC and subset accuracy on a COALA HDF5 file"),
     "export-model": ("export_model", "make a model directory from a run's best checkpoint"),
