@@ -1,6 +1,6 @@
 """COALA patches from HDF5 for training and evaluation: the whole file in memory when it fits, else
 contiguous chunks of STREAM_CHUNK_ROWS rows (never one row at a time); seeded, rank-sharded batches;
-patch-level augmentation; prediction over a file in order."""
+several files mixed by weight; patch-level augmentation; prediction over files in order."""
 
 from __future__ import annotations
 
@@ -76,6 +76,66 @@ class PatchSource:
         # every rank stops at n_batches, computed from its share, so DDP steps stay in lockstep
 
 
+class MixedSource:
+    """Several sources sampled together: every batch holds a fixed share of rows from each, in
+    proportion to its weight (largest remainder, at least one row each). An epoch is as many batches
+    as the sources' rows fill; a source that runs out starts a new seeded pass of its own, so a small
+    file (a user's corrections) can be drawn more often than it has rows."""
+
+    def __init__(self, sources: list[PatchSource], weights: list[float]):
+        if len(sources) != len(weights) or not sources:
+            raise ValueError("one weight per source, at least one source")
+        if any(w <= 0 for w in weights):
+            raise ValueError(f"weights must be positive, got {weights}")
+        self.sources, self.weights = sources, [float(w) for w in weights]
+
+    def __len__(self) -> int:
+        return sum(len(s) for s in self.sources)
+
+    def shares(self, batch: int) -> list[int]:
+        """Rows per batch from each source: proportional to the weights, at least 1, summing to batch."""
+        if batch < len(self.sources):
+            raise ValueError(f"a batch of {batch} cannot hold a row of each of {len(self.sources)} files")
+        total = sum(self.weights)
+        exact = [batch * w / total for w in self.weights]
+        rows = [max(1, int(e)) for e in exact]
+        order = sorted(range(len(exact)), key=lambda i: exact[i] - int(exact[i]), reverse=True)
+        k = 0
+        while sum(rows) < batch:
+            rows[order[k % len(order)]] += 1
+            k += 1
+        while sum(rows) > batch:  # the minimum of 1 each overshot: take from the largest excess
+            i = max((j for j in range(len(rows)) if rows[j] > 1), key=lambda j: rows[j] - exact[j])
+            rows[i] -= 1
+        return rows
+
+    def label_frequencies(self) -> torch.Tensor:
+        total = sum(self.weights)
+        pairs = zip(self.sources, self.weights, strict=True)
+        return sum(s.label_frequencies() * (w / total) for s, w in pairs)
+
+    def n_batches(self, batch: int, world: int) -> int:
+        return (len(self) // world) // batch
+
+    def epoch(self, seed: int, batch: int, rank: int = 0, world: int = 1):
+        n_batches = self.n_batches(batch, world)
+        streams = [_endless(s, seed * 101 + i, rows, rank, world)
+                   for i, (s, rows) in enumerate(zip(self.sources, self.shares(batch), strict=True))]
+        for _ in range(n_batches):
+            parts = [next(stream) for stream in streams]
+            yield torch.cat([x for x, _ in parts]), torch.cat([y for _, y in parts])
+
+
+def _endless(source: PatchSource, seed: int, rows: int, rank: int, world: int):
+    """Batches of `rows` from one source, pass after pass, each pass in its own seeded order."""
+    if source.n_batches(rows, world) == 0:
+        raise ValueError(f"{source.path} has too few rows for {rows} per batch")
+    passes = 0
+    while True:
+        yield from source.epoch(seed * 7919 + passes, rows, rank, world)
+        passes += 1
+
+
 def spec_augment(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:
     """Zero one band of up to 12 mel bins and one span of up to 16 frames in a share p of clips."""
     b, n_mels, n_frames = x.shape  # (batch, n_mels, frames)
@@ -90,7 +150,7 @@ def spec_augment(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tenso
 
 
 @torch.no_grad()
-def predict(model: nn.Module, data: PatchSource, device: torch.device, batch: int = 256,
+def predict(model: nn.Module, data: PatchSource | MixedSource, device: torch.device, batch: int = 256,
             amp_dtype: torch.dtype | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Sigmoid scores (N, n_tags) float32 and labels (N, n_tags) uint8 of every row, in file order."""
     model.eval()
@@ -103,7 +163,11 @@ def predict(model: nn.Module, data: PatchSource, device: torch.device, batch: in
     return np.concatenate(scores), np.concatenate(labels)
 
 
-def _ordered(data: PatchSource, batch: int):
+def _ordered(data: PatchSource | MixedSource, batch: int):
+    if isinstance(data, MixedSource):
+        for source in data.sources:
+            yield from _ordered(source, batch)
+        return
     if data.in_memory:
         for a in range(0, len(data), batch):
             yield data.x[a:a + batch], data.y[a:a + batch]

@@ -28,7 +28,7 @@ from core.dataset import dataset_size, split_indices
 from core.metrics import score_tags
 from core.model import PRESETS, ModelDims, TaggerCNN, build_model, count_parameters
 from core.modeldir import LoadedModel, load_model_dir
-from core.patches import PatchSource, predict, spec_augment
+from core.patches import MixedSource, PatchSource, predict, spec_augment
 from core.vocabulary import load_vocabulary
 
 LOG, CONFIG, LAST, BEST = "log.jsonl", "config.json", "last.pt", "best.pt"
@@ -41,9 +41,9 @@ class RunFolderError(Exception):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    data: str  # training HDF5 file (COALA layout)
+    data: tuple[str, ...]  # training HDF5 files (COALA layout), each "PATH" or "PATH:WEIGHT"
     out: str  # run folder
-    val: str | None = None  # validation HDF5; None: a seeded split of `data`
+    val: tuple[str, ...] = ()  # validation HDF5 files, read one after the other; (): a split of `data`
     val_fraction: float = 0.1  # share of `data` held out when `val` is None
     preset: str = "compact"  # core.model preset
     epochs: int = 30  # most epochs to run
@@ -62,13 +62,53 @@ class TrainConfig:
     resume: bool = False  # continue the run in `out` from its last.pt
     init_from: str | None = None  # fine-tune: a model directory whose weights (and dims) start the run
 
+    def __post_init__(self):  # one file may be given as a plain string, as older run folders store it
+        object.__setattr__(self, "data", _as_tuple(self.data))
+        object.__setattr__(self, "val", _as_tuple(self.val))
+
+
+def _as_tuple(value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def parse_data_spec(spec: str) -> tuple[str, float]:
+    """"PATH:WEIGHT" -> (PATH, WEIGHT); a plain PATH weighs 1. A path may itself hold colons."""
+    path, sep, weight = spec.rpartition(":")
+    if sep and path:
+        try:
+            value = float(weight)
+        except ValueError:
+            return spec, 1.0
+        if not value > 0:
+            raise ValueError(f"the weight of {path} must be a positive number, got {weight}")
+        return path, value
+    return spec, 1.0
+
 
 # --- data ---------------------------------------------------------------------------------------------
-def load_sources(cfg: TrainConfig) -> tuple[PatchSource, PatchSource]:
+def load_sources(cfg: TrainConfig) -> tuple[PatchSource | MixedSource, PatchSource | MixedSource]:
+    """Training rows (mixed by weight when there are several files) and validation rows: the
+    --val files, else a seeded split of each training file."""
+    if not cfg.data:
+        raise ValueError("no training data given")
+    specs = [parse_data_spec(s) for s in cfg.data]
+    for v in cfg.val:
+        if parse_data_spec(v)[0] != v:
+            raise ValueError(f"--val {v}: validation files take no weight (each is read whole)")
     if cfg.val:
-        return PatchSource(cfg.data), PatchSource(cfg.val)
-    train_idx, val_idx = split_indices(dataset_size(cfg.data), cfg.val_fraction, cfg.seed)
-    return PatchSource(cfg.data, train_idx), PatchSource(cfg.data, val_idx)
+        train = [PatchSource(path) for path, _ in specs]
+        val = [PatchSource(path) for path in cfg.val]
+    else:
+        splits = [split_indices(dataset_size(path), cfg.val_fraction, cfg.seed) for path, _ in specs]
+        train = [PatchSource(path, t) for (path, _), (t, _) in zip(specs, splits, strict=True)]
+        val = [PatchSource(path, v) for (path, _), (_, v) in zip(specs, splits, strict=True)]
+    return _one_or_mixed(train, [w for _, w in specs]), _one_or_mixed(val, [1.0] * len(val))
+
+
+def _one_or_mixed(sources: list[PatchSource], weights: list[float]) -> PatchSource | MixedSource:
+    return sources[0] if len(sources) == 1 else MixedSource(sources, weights)
 
 
 def fit_batch_to_data(cfg: TrainConfig, n_train: int, world: int) -> TrainConfig:

@@ -1,5 +1,6 @@
-"""`python -m core train --data TRAIN.h5 [--val VAL.h5] [--preset P] [--init-from MODEL_DIR]
---out runs/NAME`: train from scratch, or fine-tune a model directory on new data."""
+"""`python -m core train --data TRAIN.h5[:WEIGHT] [--data MORE.h5[:WEIGHT] ...] [--val VAL.h5 ...]
+[--preset P] [--init-from MODEL_DIR] --out runs/NAME`: train from scratch, or fine-tune a model
+directory on new data, one file or several mixed by weight."""
 
 from __future__ import annotations
 
@@ -20,8 +21,11 @@ OPTIONS = ("val_fraction", "epochs", "batch_size", "lr", "weight_decay", "patien
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train the tagger on COALA-layout HDF5 data")
-    p.add_argument("--data", help="training HDF5 file")
-    p.add_argument("--val", help="validation HDF5 file (default: a seeded split of --data)")
+    p.add_argument("--data", action="append", metavar="FILE[:WEIGHT]",
+                   help="training HDF5 file; repeat it to mix files, each batch drawing from each "
+                        "in proportion to its weight (default 1)")
+    p.add_argument("--val", action="append", metavar="FILE",
+                   help="validation HDF5 file, may be repeated (default: a seeded split of each --data)")
     p.add_argument("--out", required=True, help="run folder (config, log.jsonl, checkpoints)")
     p.add_argument("--preset", default=None, choices=["compact", "course"],
                    help="model size (default: compact, or that of --init-from)")
@@ -46,7 +50,7 @@ def config_from_args(args) -> TrainConfig:
         raise ValueError("--data is required (unless --resume)")
     given = {name: getattr(args, name) for name in OPTIONS if getattr(args, name) is not None}
     preset = args.preset or (read_model_info(args.init_from).preset if args.init_from else "compact")
-    return TrainConfig(data=args.data, out=args.out, val=args.val, preset=preset,
+    return TrainConfig(data=tuple(args.data), out=args.out, val=tuple(args.val or ()), preset=preset,
                        device=args.device, cosine=args.cosine, amp=args.amp,
                        init_from=args.init_from, **given)
 
