@@ -5,6 +5,7 @@
     vocabulary.json       id2token of the outputs
     scaler.json           the feature scaler
     metrics.json          evaluation figures (optional)
+    thresholds.json       per-tag thresholds calibrated on validation (optional; core.thresholds)
     MODEL_CARD.md         what it is, how it was trained, what it does not know
 """
 
@@ -20,6 +21,7 @@ from safetensors.torch import load_file, save_file
 
 from core.features import FEATURE_CONSTANTS, Scaler, default_scaler
 from core.model import ModelDims, TaggerCNN
+from core.thresholds import Thresholds, load_thresholds
 from core.vocabulary import load_vocabulary
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +58,7 @@ class LoadedModel:
     metrics: dict
     card: str
     path: Path
+    thresholds: Thresholds | None = None  # per-tag thresholds; None: scores are used raw
 
 
 def default_model_dir() -> Path:
@@ -106,7 +109,8 @@ def load_model_dir(path: str | Path | None = None, device: str | torch.device = 
     scaler = Scaler.from_json(path / SCALER)
     metrics = json.loads((path / METRICS).read_text()) if (path / METRICS).is_file() else {}
     card = (path / CARD).read_text() if (path / CARD).is_file() else ""
-    return LoadedModel(model, info, vocabulary, scaler, metrics, card, path)
+    return LoadedModel(model, info, vocabulary, scaler, metrics, card, path,
+                       load_thresholds(path, vocabulary))
 
 
 def write_metrics(path: str | Path, metrics: dict) -> None:

@@ -31,7 +31,7 @@ def resolve_device(name: str = "auto") -> torch.device:
 class TagResult:
     path: str | None
     tags: list[tuple[str, float]] = field(default_factory=list)  # ranked, highest first
-    scores: np.ndarray | None = None  # (n_tags,) sigmoid scores
+    scores: np.ndarray | None = None  # (n_tags,) scores, calibrated when the model has thresholds
     patch_start: int = 0  # first frame of the analysed patch
     duration_s: float = 0.0  # of the whole input
     analysed_s: float = 0.0  # of the audio that was analysed
@@ -115,8 +115,12 @@ class Tagger:
 
     @torch.inference_mode()
     def _score(self, patches: torch.Tensor) -> np.ndarray:
+        """(batch, n_tags) scores: sigmoid outputs, calibrated by the model's per-tag thresholds
+        when it has them (0.5 is then each tag's own threshold; see core.thresholds)."""
         logits = self.loaded.model(patches.to(self.device))  # (batch, n_tags)
-        return torch.sigmoid(logits).float().cpu().numpy()
+        scores = torch.sigmoid(logits).float().cpu().numpy()
+        th = self.loaded.thresholds
+        return th.calibrate(scores) if th is not None else scores
 
     def _results(self, batch: list[_Prepared], top_k) -> list[TagResult]:
         good = [item.patch for item in batch if item.error is None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,7 +66,36 @@ def test_model_card_says_what_it_learned_from_and_shows_the_test_table(exported)
     assert "preset `compact`" in card and "epochs run: 3" in card
     assert "| test |" in card and "ROC-AUC macro" in card
     assert "siren.wav" in card  # the examples it was asked to tag, with their top tags
-    assert "## Tags it knows (11)" in card
+    assert re.search(r"## Tags it knows: \d+ with at least 30 training clips", card)
+    assert "11 tags have at least one training clip" in card
+    assert "Per-tag thresholds" in card and "Top 5 as a person reads them" in card
+
+
+def test_export_calibrates_thresholds_on_the_runs_validation_data(exported, run):
+    thresholds = json.loads((exported / "thresholds.json").read_text())
+    assert thresholds["source"] == str(run["val"]) and thresholds["tags"]
+    assert set(thresholds["tags"]) <= set(TINY_TAGS)
+    assert all(0.02 <= t <= 0.98 for t in thresholds["tags"].values())
+    assert load_model_dir(exported).thresholds is not None
+    metrics = json.loads((exported / "metrics.json").read_text())
+    assert 0 <= metrics["top5"]["hit_rate"] <= 1 and metrics["top5"]["clips"] == 48
+
+
+def test_a_card_names_coala_data_for_a_file_in_the_coala_layout(run, tmp_path):
+    import shutil
+
+    coala = tmp_path / "spec_tags_top_1000"
+    shutil.copy(run["train"], coala)
+    with __import__("h5py").File(coala, "a") as f:  # a COALA file has no corpus marker
+        for key in list(f["dataset"].attrs):
+            del f["dataset"].attrs[key]
+    train(TrainConfig(str(coala), str(tmp_path / "run"), val=str(run["val"]), epochs=1,
+                      batch_size=16, threads=1, seed=1))
+    done = cli("export-model", "--run", str(tmp_path / "run"), "--out", str(tmp_path / "model"))
+    assert done.returncode == 0, done.stderr
+    card = (tmp_path / "model" / "MODEL_CARD.md").read_text()
+    assert "the COALA data: real Freesound sounds" in card and "not from field recordings" not in card
+    assert load_model_dir(tmp_path / "model").info.trained_on.startswith("the COALA data")
 
 
 def test_export_writes_the_primary_evaluation_into_metrics_json(exported, run):

@@ -144,7 +144,7 @@ def test_measure_throughput_includes_the_loader_and_reports_samples_per_second()
 
 
 def test_fine_tuning_starts_from_a_model_directory_and_keeps_what_it_learned(tiny, tmp_path):
-    from core.evaluate import export_run
+    from core.model_export import export_run
     from core.modeldir import load_model_dir
     from core.train import Trainer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.audio import find_audio_files
 from core.commands.common import fail
-from core.evaluate import export_run
+from core.model_export import export_run
 from core.train import RunFolderError
 
 
@@ -12,7 +12,7 @@ def register(sub) -> None:
     p = sub.add_parser("export-model", help="make a model directory from a run's best checkpoint")
     p.add_argument("--run", dest="run_dir", required=True, help="run folder written by `train`")
     p.add_argument("--out", required=True, help="model directory to write")
-    p.add_argument("--name", default="compact-rendered", help="model name shown by the app")
+    p.add_argument("--name", default="compact", help="model name shown by the app")
     p.add_argument("--version", default=None, help="version label (default: today's date)")
     p.add_argument("--test", action="append", default=[], metavar="LABEL=FILE.h5",
                    help="evaluate on this file and put the table in the card (repeatable; the "

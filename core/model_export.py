@@ -1,0 +1,78 @@
+"""Export a training run to a model directory: the best epoch's weights, per-tag thresholds
+calibrated on the run's validation data, test tables and top-5 figures in metrics.json, and the
+model card (core.modelcard)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import torch
+
+from core.evaluate import evaluate_model, record_metrics, top5_on
+from core.metrics import Scores
+from core.model import count_parameters
+from core.modelcard import model_card, trained_on, training_tag_counts
+from core.modeldir import CARD, ModelInfo, load_model_dir, save_model_dir, write_metrics
+from core.patches import predict
+from core.thresholds import fit_thresholds, save_thresholds
+from core.train import load_best, load_run_config, load_sources, read_log
+
+TOP_K_EXAMPLES = 5
+
+
+def export_run(run_dir: str | Path, out: str | Path, *, name: str = "compact", version: str | None = None,
+               evaluations: dict[str, str] | None = None, examples: list[str] | None = None) -> Path:
+    """A model directory from the run's best epoch; calibrates thresholds on its validation data,
+    evaluates on `evaluations` (label -> HDF5; the first is the primary table), tags `examples` and
+    writes the model card."""
+    model, best = load_best(run_dir)
+    cfg = load_run_config(run_dir)
+    version = version or dt.date.today().isoformat()
+    info = ModelInfo(name, version, cfg.preset, model.dims, trained_on=trained_on(cfg))
+    save_model_dir(out, model, info, card=f"# {name}\n")
+    thresholds = calibrate_on_validation(out, cfg)
+    evaluations = evaluations or {}
+    tables: dict[str, Scores] = {label: evaluate_model(out, path) for label, path in evaluations.items()}
+    for i, (label, path) in reversed(list(enumerate(evaluations.items()))):
+        record_metrics(out, path, tables[label], primary=i == 0)
+    top5 = {label: top5_on(out, path) for label, path in evaluations.items()}
+    _record_top5(out, top5, evaluations)
+    tagged = tag_examples(out, examples or [])
+    card = model_card(info, cfg, best, read_log(run_dir), tables, top5, evaluations, tagged,
+                      training_tag_counts(cfg), count_parameters(model), thresholds)
+    (Path(out) / CARD).write_text(card)
+    return Path(out)
+
+
+def calibrate_on_validation(model_dir: str | Path, cfg) -> tuple[str, ...]:
+    """Fit and save per-tag thresholds on the run's validation rows; returns the calibrated tags."""
+    loaded = load_model_dir(model_dir)
+    _, val = load_sources(cfg)
+    scores, labels = predict(loaded.model, val, torch.device("cpu"))
+    source = ", ".join(cfg.val) if cfg.val else f"a {cfg.val_fraction:.0%} split of the training data"
+    th = fit_thresholds(scores, labels, loaded.vocabulary, source)
+    save_thresholds(model_dir, th, loaded.vocabulary)
+    return th.calibrated
+
+
+def _record_top5(model_dir: str | Path, top5: dict[str, dict], evaluations: dict[str, str]) -> None:
+    loaded = load_model_dir(model_dir)
+    metrics = dict(loaded.metrics)
+    for label, figures in top5.items():
+        entry = metrics.get("evaluations", {}).get(Path(evaluations[label]).name)
+        if entry is not None:
+            entry["top5"] = figures
+    if top5:
+        metrics["top5"] = next(iter(top5.values()))
+        write_metrics(model_dir, metrics)
+
+
+def tag_examples(model_dir: str | Path, paths: list[str]) -> list[tuple[str, list[tuple[str, float]]]]:
+    from core.tagger import Tagger
+
+    if not paths:
+        return []
+    tagger = Tagger(model_dir, "cpu")
+    return [(r.path, r.tags if r.ok else [("error: " + str(r.error), 0.0)])
+            for r in tagger.tag_files(paths, top_k=TOP_K_EXAMPLES)]

@@ -1,0 +1,161 @@
+"""The model card (MODEL_CARD.md): written from the run's own record, i.e. the data files it read
+and what kind each is (rendered corpus, recorded corpus, COALA data, other), the base model when it
+was fine-tuned, its training log, test tables, top-5 figures and the examples it was not built from."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from core.dataset import iter_chunks
+from core.metrics import Scores, format_table
+from core.modeldir import ModelInfo
+from core.train import parse_data_spec
+from core.vocabulary import load_vocabulary
+
+COMMON_TAG_CLIPS = 30  # a tag "is known" with at least this many training recordings or renders
+COALA_NAMES = ("spec_tags_top_1000", "spec_tags_top_1000_val")
+
+
+def data_kind(path: str | Path) -> str:
+    """rendered, recorded, coala or other: from the corpus marker the builders write, or the name."""
+    from core.corpus.builder import read_corpus_info
+
+    config = read_corpus_info(path).get("corpus_config") or {}
+    if config.get("kind") == "recorded":
+        return "recorded"
+    if config:
+        return "rendered"
+    return "coala" if Path(path).stem in COALA_NAMES else "other"
+
+
+KIND_WORDS = {"rendered": "sounds rendered offline (FluidSynth soundfonts, espeak-ng speech, "
+                          "synthesized signals)",
+              "recorded": "real recordings from Debian game and education data packages, labelled "
+                          "by their path words (core/corpus/recordings.toml)",
+              "coala": "the COALA data: real Freesound sounds labelled by their uploaders' tags",
+              "other": "a COALA-layout file"}
+
+
+def trained_on(cfg) -> str:
+    """One line for the model's config.json."""
+    kinds = sorted({data_kind(parse_data_spec(s)[0]) for s in cfg.data})
+    line = " + ".join(KIND_WORDS[k].split(" (")[0].split(",")[0] for k in kinds)
+    return line + (f"; fine-tuned from {cfg.init_from}" if cfg.init_from else "")
+
+
+def training_tag_counts(cfg) -> Counter:
+    """Training clips per tag over every training file; a recorded corpus counts recordings, not
+    their augmented copies (its manifest says which rows are copies)."""
+    counts: Counter = Counter()
+    for spec in cfg.data:
+        path = Path(parse_data_spec(spec)[0])
+        manifest = path.with_suffix(".jsonl")
+        if data_kind(path) == "recorded" and manifest.is_file():
+            for line in manifest.read_text().splitlines():
+                row = json.loads(line)
+                if row.get("variant", 0) == 0:
+                    counts.update(row["tags"])
+            continue
+        vocabulary = load_vocabulary()
+        for chunk in iter_chunks(path):
+            per_tag = (chunk.labels > 0).sum(axis=0)
+            counts.update({vocabulary[i]: int(per_tag[i]) for i in np.flatnonzero(per_tag)})
+    return counts
+
+
+def model_card(info: ModelInfo, cfg, best: dict, log: list[dict], tables: dict[str, Scores],
+               top5: dict[str, dict], data: dict[str, str], examples: list, tag_counts: Counter,
+               n_params: int, thresholds: tuple[str, ...]) -> str:
+    kinds = {data_kind(parse_data_spec(s)[0]) for s in cfg.data}
+    lines = [f"# {info.name} ({info.version})", "",
+             "A small CNN that tags short sounds with tags from COALA's 1000-tag Freesound vocabulary.",
+             "", *_what_it_heard(kinds), "", "## Training data", "", *_data_lines(cfg, data), "",
+             *_training_lines(info, cfg, best, log, n_params)]
+    if tables:
+        lines += ["## Test", "", "Macro figures average over the tags present in each test file; "
+                  "subset accuracy is an exact match of the tag set at a 0.5 threshold on raw scores.",
+                  "", format_table(tables), ""]
+    if top5:
+        lines += ["Top 5 as a person reads them (calibrated scores, clips with at least one label): "
+                  "hit rate = any of the top 5 is a label of the clip; precision = share of the top 5 "
+                  "that are labels.", "", "| data | clips | top-5 hit rate | top-5 precision |",
+                  "| --- | --- | --- | --- |"]
+        lines += [f"| {k} | {v['clips']} | {v['hit_rate']:.3f} | {v['precision']:.3f} |"
+                  for k, v in top5.items()]
+        lines.append("")
+    if examples:
+        lines += ["## Sounds it was not built from (top 5)", "", "| file | tags |", "| --- | --- |"]
+        lines += [f"| {Path(p).name} | " + ", ".join(f"{t} {s:.2f}" for t, s in ranked) + " |"
+                  for p, ranked in examples]
+        lines.append("")
+    common = [t for t, n in tag_counts.most_common() if n >= COMMON_TAG_CLIPS]
+    lines += [f"## Tags it knows: {len(common)} with at least {COMMON_TAG_CLIPS} training clips", "",
+              ", ".join(common), "",
+              f"{len(tag_counts)} tags have at least one training clip; the rest of the 1000 outputs "
+              "were only ever trained towards 0.", "",
+              f"Per-tag thresholds (`thresholds.json`, max F1 on validation) for {len(thresholds)} "
+              "tags; the others use 0.5. Scores are reported calibrated: 0.5 is each tag's threshold.",
+              ""]
+    return "\n".join(lines)
+
+
+def _what_it_heard(kinds: set[str]) -> list[str]:
+    if kinds == {"rendered"}:
+        return ["**It learned from rendered and synthesized sounds, not from field recordings.** "
+                "Expect it to be wrong on nature, foley, rooms full of people and real instruments "
+                "it has no soundfont for."]
+    heard = "; ".join(KIND_WORDS[k] for k in sorted(kinds))
+    lines = [f"It learned from {heard}."]
+    if "recorded" in kinds:
+        lines += ["", "The recordings are game and education sound effects, voices and ambiences: "
+                  "far more real than renders, but fewer than Freesound holds, and labelled only as "
+                  "far as their file names say. Tags outside the list below are guesses."]
+    return lines
+
+
+def _training_lines(info: ModelInfo, cfg, best: dict, log: list[dict], n_params: int) -> list[str]:
+    epochs = [r for r in log if r.get("event") == "epoch"]
+    train_s = sum(r["time_s"] for r in epochs)
+    return ["## Training", "",
+            f"- preset `{info.preset}`: channels {list(info.dims.channels)}, pools "
+            f"{list(info.dims.pools)}, hidden {info.dims.hidden}; {n_params:,} parameters",
+            f"- Adam (lr {cfg.lr}{', cosine decay' if cfg.cosine else ''}), BCE, batch "
+            f"{cfg.batch_size}, seed {cfg.seed}, spec-augment {cfg.spec_augment}",
+            f"- epochs run: {len(epochs)} of at most {cfg.epochs} (patience {cfg.patience}); "
+            f"best epoch {best['epoch']} by validation PR-AUC macro "
+            f"({best['metrics'].get('pr_auc_macro', float('nan')):.3f}); training took "
+            f"{train_s / 60:.1f} min", ""]
+
+
+def _data_lines(cfg, data: dict[str, str]) -> list[str]:
+    rows = [("training", s) for s in cfg.data] + [("validation", v) for v in cfg.val]
+    used = {parse_data_spec(s)[0] for s in cfg.data} | set(cfg.val)
+    rows += [(label, path) for label, path in data.items() if path not in used]
+    lines = [_data_line(label, spec) for label, spec in rows]
+    if not cfg.val:
+        lines.append(f"- validation: a seeded {cfg.val_fraction:.0%} split of each training file")
+    if cfg.init_from:
+        lines.append(f"- fine-tuned from the weights of `{cfg.init_from}`, not trained from scratch")
+    return lines
+
+
+def _data_line(label: str, spec: str) -> str:
+    from core.corpus.builder import read_corpus_info
+
+    path, weight = parse_data_spec(spec)
+    kind = data_kind(path)
+    config = read_corpus_info(path).get("corpus_config") or {}
+    share = f", weight {weight:g}" if label == "training" and len(spec) != len(path) else ""
+    if kind == "rendered":
+        detail = f"{config['n']} rendered clips, pool `{config['pool']}`, seed {config['seed']}"
+    elif kind == "recorded":
+        detail = f"recorded pool `{config['pool']}` (packages in core/corpus/recordings.toml)"
+        if config.get("variants"):
+            detail += f", {config['variants']} augmented copies per recording"
+    else:
+        detail = KIND_WORDS[kind]
+    return f"- {label}: `{Path(path).name}`{share}: {detail}"
