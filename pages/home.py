@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.access import is_loopback, listen_address
 from app.navigation import page
 from app.resources import get_store, get_tagger
 from app.settings import KEY_HOW_TO, resolve_settings
@@ -20,6 +21,19 @@ st.markdown(
     "Tags short sounds with a CNN trained in the COALA format (a vocabulary of 1000 Freesound "
     "tags), and lets you correct those tags by hand. Corrections go to a local DuckDB store and "
     "can be exported to train the model again.")
+
+
+def exposure_warning() -> None:
+    """Served beyond this computer (ADDRESS=0.0.0.0 or the Streamlit flag): say what that means."""
+    address = listen_address()
+    if is_loopback(address):
+        return
+    where = f"on `{address}`" if address else "on every network interface"
+    st.warning(f"This app is served {where}: **anyone who can reach this address can use it**, "
+               "with no login. They can listen to your sounds, change their tags, write exports "
+               "and start or stop training runs. To keep it to this computer, start it with "
+               "`make run` (it listens on 127.0.0.1); to share it, put it behind a login "
+               "(README, \"Serving the app to others\").", icon=":material/public:")
 
 
 def store_counts() -> None:
@@ -93,6 +107,7 @@ def settings_section() -> None:
                       on_change=store_shared, args=("home_user", "user"), max_chars=64)
 
 
+exposure_warning()
 store_counts()
 start_section()
 model_section()

@@ -1,0 +1,134 @@
+"""Who can reach the app: the committed Streamlit config, the socket a real `streamlit run` opens,
+and the home page's warning when the app is served beyond this computer."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import tomllib
+from pathlib import Path
+
+import pytest
+from streamlit import config as st_config
+
+from app.access import is_loopback
+from benchmarks.local_app import running_app
+from tests.app_fixtures import ROOT, open_page, plain, point_app_at
+
+CONFIG = ROOT / ".streamlit" / "config.toml"
+SERVER_START_S = 120  # the shared test machine is busy: the first start imports torch
+LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
+
+
+def test_committed_config_binds_to_loopback_and_keeps_xsrf_and_cors_on():
+    server = tomllib.loads(CONFIG.read_text())["server"]
+    assert server["address"] == "127.0.0.1"
+    assert server.get("enableXsrfProtection", True) is True
+    assert server.get("enableCORS", True) is True
+
+
+def socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    return inodes
+
+
+def hex_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """/proc/net/tcp{,6} addresses: 32-bit words in the machine's (little-endian) byte order."""
+    raw = bytes.fromhex(text)
+    words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    return ipaddress.ip_address(words)
+
+
+def listening_addresses(pid: int) -> list[tuple[str, int]]:
+    """(address, port) of every TCP socket the process listens on, IPv4 and IPv6."""
+    mine, found = socket_inodes(pid), []
+    for table in ("tcp", "tcp6"):
+        path = Path(f"/proc/{pid}/net/{table}")
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            cols = line.split()
+            if cols[3] == LISTEN and cols[9] in mine:
+                address, port = cols[1].split(":")
+                found.append((str(hex_address(address)), int(port, 16)))
+    return found
+
+
+def non_loopback_address() -> str | None:
+    """This machine's address on its default route (a UDP connect sends nothing), if it has one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.254.254.254", 9))
+            address = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if ipaddress.ip_address(address).is_loopback else address
+
+
+@pytest.mark.skipif(not Path("/proc/self/net/tcp").exists(), reason="needs Linux /proc")
+def test_streamlit_run_as_the_readme_says_listens_on_loopback_only(tmp_path, tiny_model_dir):
+    env = {"TAGGER_DB": str(tmp_path / "tags.duckdb"), "TAGGER_AUDIO": str(tmp_path / "audio"),
+           "TAGGER_MODEL": str(tiny_model_dir), "TAGGER_RUNS": str(tmp_path / "runs")}
+    with running_app(env, tmp_path / "streamlit.log", SERVER_START_S, address=None) as (url, pid):
+        port = int(url.rsplit(":", 1)[1])
+        listening = listening_addresses(pid)
+        assert any(p == port for _, p in listening), listening
+        assert [a for a, p in listening if p == port] == ["127.0.0.1"], listening
+        other = non_loopback_address()
+        if other:
+            with socket.socket() as s, pytest.raises(OSError):
+                s.settimeout(5)
+                s.connect((other, port))
+
+
+@pytest.mark.parametrize(("address", "loopback"), [
+    ("127.0.0.1", True), ("localhost", True), ("::1", True), ("[::1]", True), ("127.0.1.1", True),
+    ("", False), ("0.0.0.0", False), ("::", False), ("192.168.1.20", False), ("myhost", False)])
+def test_which_addresses_count_as_this_computer_only(address, loopback):
+    assert is_loopback(address) is loopback
+
+
+@pytest.fixture
+def served_on():
+    """Set server.address for an AppTest run (it reads the process's Streamlit config)."""
+    before = st_config.get_option("server.address")
+    yield lambda address: st_config.set_option("server.address", address)
+    st_config.set_option("server.address", before)
+
+
+def test_home_says_anyone_can_use_it_when_served_to_others(monkeypatch, tmp_path, tiny_model_dir,
+                                                            served_on):
+    point_app_at(monkeypatch, tmp_path, tiny_model_dir)
+    served_on("0.0.0.0")
+    at = open_page()
+    assert not at.exception
+    warning = plain(at, ("warning",))
+    assert "served on `0.0.0.0`" in warning
+    assert "anyone who can reach this address can use it" in warning
+    assert "Serving the app to others" in warning
+    served_on("127.0.0.1")
+    at = open_page()
+    assert "anyone who can reach" not in plain(at)
+
+
+def test_with_login_configured_a_visitor_sees_only_the_login_button(monkeypatch, tmp_path,
+                                                                     tiny_model_dir):
+    point_app_at(monkeypatch, tmp_path, tiny_model_dir)
+    auth = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s3cret-x",
+            "client_id": "tagger", "client_secret": "client-s3cret",
+            "server_metadata_url": "https://login.example.org/.well-known/openid-configuration"}
+    at = open_page(secrets={"auth": auth})
+    assert not at.exception
+    assert [b.label for b in at.button] == ["Log in"]
+    assert not at.metric and "Log in to use this app." in plain(at)
+    at = open_page()  # no [auth] section: no login asked
+    assert not at.get("button") or "Log in" not in [b.label for b in at.button]
+    assert at.metric
