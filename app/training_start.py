@@ -43,7 +43,7 @@ def _on_start() -> None:
 def _on_export_corrections() -> None:
     """Write the reviewed sounds as a COALA file next to the store and pick it as training data."""
     settings = resolve_settings()
-    out = Path(settings.db_path).parent / "exports" / f"corrections-{datetime.now():%Y%m%d-%H%M%S}.h5"
+    out = settings.exports_dir / f"corrections-{datetime.now():%Y%m%d-%H%M%S}.h5"
     try:
         summary = export_to_path(get_store(str(settings.db_path)), "coala-h5",
                                  ExportFilters(reviewed_only=True), out)
@@ -70,7 +70,7 @@ def _on_export_corrections() -> None:
 def start_form() -> None:
     settings = resolve_settings()
     found = [str(p) for p in data_files(PROJECT_ROOT / "data", PROJECT_ROOT / "build",
-                                        Path(settings.db_path).parent / "exports")]
+                                        settings.exports_dir)]
     st.button("Use the reviewed corrections as training data", key="training_export_corrections",
               on_click=_on_export_corrections, icon=":material/fact_check:",
               help="Exports every reviewed sound of the tag store as a COALA HDF5 file (patches "

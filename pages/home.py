@@ -95,7 +95,9 @@ def settings_section() -> None:
         st.markdown(f"- Tag store (DuckDB): `{settings.db_path}` (environment: `TAGGER_DB`)\n"
                     f"- Model directory: `{settings.model_dir}` (environment: `TAGGER_MODEL`)\n"
                     f"- Kept uploads: `{settings.audio_dir / 'uploads'}` "
-                    "(environment: `TAGGER_AUDIO`)")
+                    "(environment: `TAGGER_AUDIO`)\n"
+                    f"- Exports written by the app: `{settings.exports_dir}` "
+                    "(environment: `TAGGER_EXPORTS`)")
         where = f" (from the {settings.api_key_source})" if settings.api_key else ""
         st.markdown(f"- Freesound API key: `{settings.api_key_masked}`{where}")
         if not settings.api_key:
