@@ -36,6 +36,7 @@ class AppSettings:
     api_key_source: str  # "Streamlit secret", "environment variable" or "" when unset
     api_url: str  # Freesound API base ($FREESOUND_API_URL, else the real API)
     demo_dir: Path  # the bundled demo sounds, ingested without a key
+    sounds_dir: Path  # the feed page offers the folders of sounds in here ($TAGGER_SOUNDS, else data/)
 
     @property
     def api_key_masked(self) -> str:
@@ -68,4 +69,5 @@ def resolve_settings() -> AppSettings:
     exports = Path(os.environ.get("TAGGER_EXPORTS") or db.parent / "exports")
     key, source = api_key()
     return AppSettings(db, Path(default_model_dir()), audio, exports, key, source,
-                       os.environ.get("FREESOUND_API_URL") or DEFAULT_API_URL, DEMO_DIR)
+                       os.environ.get("FREESOUND_API_URL") or DEFAULT_API_URL, DEMO_DIR,
+                       Path(os.environ.get("TAGGER_SOUNDS") or DEMO_DIR.parent))

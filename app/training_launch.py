@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.places import inside
 from app.training_runs import OUTPUT_FILE, PID_FILE, PROJECT_ROOT, RUN_MARKERS
 from core.dataset import DatasetFormatError, dataset_size
 from core.train import TrainConfig
@@ -52,13 +53,6 @@ class LaunchPlaces:
     runs: Path  # run folders are made in here ($TAGGER_RUNS, else runs/)
     data: tuple[Path, ...]  # training and validation files must lie under one of these
     models: Path  # a model to fine-tune must be a directory in here
-
-
-def inside(path: str | Path, roots: tuple[Path, ...] | list[Path]) -> bool:
-    """Whether `path` lies under one of `roots`, `..` taken out. Links are not followed: a link the
-    owner put in those folders (to the COALA files on another disk, say) is theirs to make."""
-    normal = Path(os.path.abspath(path))
-    return any(normal.is_relative_to(os.path.abspath(root)) for root in roots)
 
 
 def train_command(cfg: LaunchConfig, run: Path) -> list[str]:

@@ -97,7 +97,9 @@ def settings_section() -> None:
                     f"- Kept uploads: `{settings.audio_dir / 'uploads'}` "
                     "(environment: `TAGGER_AUDIO`)\n"
                     f"- Exports written by the app: `{settings.exports_dir}` "
-                    "(environment: `TAGGER_EXPORTS`)")
+                    "(environment: `TAGGER_EXPORTS`)\n"
+                    f"- Folders of sounds to load: in `{settings.sounds_dir}` "
+                    "(environment: `TAGGER_SOUNDS`)")
         where = f" (from the {settings.api_key_source})" if settings.api_key else ""
         st.markdown(f"- Freesound API key: `{settings.api_key_masked}`{where}")
         if not settings.api_key:
