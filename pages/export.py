@@ -52,6 +52,10 @@ def write_section(store, fmt: str, filters: ExportFilters, folder: Path, default
     name_col.text_input("File name", key="export_name", max_chars=255,
                         help="A name, not a path: Write file saves only into the exports folder.")
     submitted = button_col.button("Write file", key="export_write", icon=":material/save:")
+    suffix = "." + FORMATS[fmt].extension
+    if not str(st.session_state["export_name"]).lower().endswith(suffix):
+        st.warning(f"The name does not end in {suffix}, but the file will hold {fmt}.",
+                   icon=":material/info:")
     st.caption(f"Write file saves into `{folder}` on the server, the exports folder "
                "(`TAGGER_EXPORTS`, else `exports/` next to the tag store), and asks before "
                "writing over a file.")

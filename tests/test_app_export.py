@@ -241,5 +241,6 @@ def test_a_typed_file_name_stays_when_the_format_changes(db, tmp_path):
     at.text_input(key="export_name").input("mine.txt")
     at.radio(key="export_format").set_value("parquet").run()
     assert at.text_input(key="export_name").value == "mine.txt"
+    assert any("does not end in .parquet" in w.value for w in at.warning)
     at = write_through_form(at)
     assert pq.read_table(exports(db) / "mine.txt").num_rows == 1
