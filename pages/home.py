@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.access import is_loopback, listen_address
+from app.access import is_loopback, listen_address, login_configured
 from app.navigation import page
 from app.resources import get_store, get_tagger
 from app.settings import KEY_HOW_TO, resolve_settings
@@ -29,6 +29,10 @@ def exposure_warning() -> None:
     if is_loopback(address):
         return
     where = f"on `{address}`" if address else "on every network interface"
+    if login_configured():
+        st.info(f"This app is served {where}: anyone who can reach this address and log in "
+                "through your login provider can use it.", icon=":material/public:")
+        return
     st.warning(f"This app is served {where}: **anyone who can reach this address can use it**, "
                "with no login. They can listen to your sounds, change their tags, write exports "
                "and start or stop training runs. To keep it to this computer, start it with "

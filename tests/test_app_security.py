@@ -11,14 +11,18 @@ from pathlib import Path
 
 import pytest
 from streamlit import config as st_config
+from streamlit.testing.v1 import AppTest
 
 from app.access import is_loopback
 from benchmarks.local_app import running_app
-from tests.app_fixtures import ROOT, open_page, plain, point_app_at
+from tests.app_fixtures import MAIN, ROOT, TIMEOUT_S, open_page, plain, point_app_at
 
 CONFIG = ROOT / ".streamlit" / "config.toml"
 SERVER_START_S = 120  # the shared test machine is busy: the first start imports torch
 LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
+AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s3cret-x",
+        "client_id": "tagger", "client_secret": "client-s3cret",
+        "server_metadata_url": "https://login.example.org/.well-known/openid-configuration"}
 
 
 def test_committed_config_binds_to_loopback_and_keeps_xsrf_and_cors_on():
@@ -26,6 +30,7 @@ def test_committed_config_binds_to_loopback_and_keeps_xsrf_and_cors_on():
     assert server["address"] == "127.0.0.1"
     assert server.get("enableXsrfProtection", True) is True
     assert server.get("enableCORS", True) is True
+    assert set(server["allowedHosts"]) == {"localhost", "127.0.0.1", "::1"}
 
 
 def socket_inodes(pid: int) -> set[str]:
@@ -87,6 +92,21 @@ def test_streamlit_run_as_the_readme_says_listens_on_loopback_only(tmp_path, tin
             with socket.socket() as s, pytest.raises(OSError):
                 s.settimeout(5)
                 s.connect((other, port))
+        # DNS rebinding: a page on a domain that resolves to 127.0.0.1 gets no websocket
+        assert websocket_status(port, f"127.0.0.1:{port}") == 101
+        assert websocket_status(port, f"rebind.example:{port}") != 101
+
+
+def websocket_status(port: int, host: str) -> int:
+    """The HTTP status the app's websocket answers to an upgrade from a page at http://{host}."""
+    request = (f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\n"
+               "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+               "Sec-WebSocket-Protocol: streamlit\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(request.encode())
+        status_line = s.recv(4096).split(b"\r\n", 1)[0].decode()
+    return int(status_line.split()[1])
 
 
 @pytest.mark.parametrize(("address", "loopback"), [
@@ -114,21 +134,32 @@ def test_home_says_anyone_can_use_it_when_served_to_others(monkeypatch, tmp_path
     assert "served on `0.0.0.0`" in warning
     assert "anyone who can reach this address can use it" in warning
     assert "Serving the app to others" in warning
+    at = logged_in_home()
+    assert "anyone who can reach this address and log in" in plain(at, ("info",))
+    assert "no login" not in plain(at)
     served_on("127.0.0.1")
     at = open_page()
     assert "anyone who can reach" not in plain(at)
 
 
+def logged_in_home() -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT_S)
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": True, "email": "ana@example.org", "name": "Ana"}
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def test_with_login_configured_a_visitor_sees_only_the_login_button(monkeypatch, tmp_path,
                                                                      tiny_model_dir):
     point_app_at(monkeypatch, tmp_path, tiny_model_dir)
-    auth = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s3cret-x",
-            "client_id": "tagger", "client_secret": "client-s3cret",
-            "server_metadata_url": "https://login.example.org/.well-known/openid-configuration"}
-    at = open_page(secrets={"auth": auth})
+    at = open_page(secrets={"auth": AUTH})
     assert not at.exception
     assert [b.label for b in at.button] == ["Log in"]
     assert not at.metric and "Log in to use this app." in plain(at)
+    at = logged_in_home()  # logged in: the app itself
+    assert at.metric and "Log in to use this app." not in plain(at)
     at = open_page()  # no [auth] section: no login asked
     assert not at.get("button") or "Log in" not in [b.label for b in at.button]
     assert at.metric
