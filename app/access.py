@@ -8,6 +8,7 @@ st.login (README, "Serving the app to others").
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 
 import streamlit as st
@@ -42,6 +43,11 @@ def require_login() -> None:
     if not login_configured() or getattr(st.user, "is_logged_in", False):
         return
     st.title("Freesound Tagger")
+    if importlib.util.find_spec("authlib") is None:  # st.login needs it; the app stays closed
+        st.error("Login is set up in `.streamlit/secrets.toml` ([auth]), but Authlib, which "
+                 "Streamlit's login needs, is not installed: run `.venv/bin/pip install Authlib` "
+                 "and restart the app.", icon=":material/lock:")
+        st.stop()
     st.info("Log in to use this app.", icon=":material/lock:")
     st.button("Log in", key="access_login", on_click=st.login, type="primary",
               icon=":material/login:")
