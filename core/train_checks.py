@@ -88,22 +88,23 @@ def check_training_data(data: str | Path, val: str | Path | None = None, val_fra
     if train_tags == 0 and n_train:
         problems.append("no training clip carries a tag: there is nothing to learn")
     if val_tags == 0:
-        problems.append(_validation_problem(data, val, n_train + (0 if val else n_val), n_val,
+        problems.append(_validation_problem(val, n_train + (0 if val else n_val), n_val,
                                             val_fraction, seed))
     return DataCheck(n_train, n_val, train_tags, val_tags, tuple(problems))
 
 
-def _validation_problem(data, val, n_data: int, n_val: int, val_fraction: float, seed: int) -> str:
+def _validation_problem(val, n_data: int, n_val: int, val_fraction: float, seed: int) -> str:
     if val:
-        return (f"the validation file {val} ({n_val} clips) has no tag that some of its clips "
-                f"carry and others lack, so no validation figure can be computed; enough would "
-                f"be {MIN_VAL_CLIPS} or more clips with such a tag")
+        return (f"in the validation file {val} ({n_val} clips) no tag is present in some clips and "
+                "absent from others, so no validation figure could be computed; enough would be "
+                f"{MIN_VAL_CLIPS} or more clips where a tag is present in some and absent from others")
     need = clips_for_validation(val_fraction, seed)
-    return (f"{data} holds {n_data} clips, so the validation split (--val-fraction {val_fraction:g}) "
-            f"is {n_val} clip{'s' if n_val != 1 else ''} with no tag that some of them carry and "
-            f"others lack, and no validation figure can be computed; enough would be {need} or "
-            f"more clips (a split of {MIN_VAL_CLIPS}) whose tags differ from clip to clip, or a "
-            "validation file (--val) with such clips")
+    return (f"it holds {n_data} clip{'s' if n_data != 1 else ''}, so the validation split "
+            f"(--val-fraction {val_fraction:g}) is {n_val} clip{'s' if n_val != 1 else ''}, and "
+            "no tag is present in some of those and absent from others: no validation figure could "
+            f"be computed; enough would be {need} or more clips whose tags differ from clip to clip "
+            f"(a validation split of {MIN_VAL_CLIPS} or more), or a validation file (--val) of such "
+            "clips")
 
 
 def clips_for_validation(val_fraction: float, seed: int = 0) -> int:
