@@ -3,6 +3,11 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 PORT    ?= 8501
+# Only this computer can open the app; ADDRESS=0.0.0.0 serves everyone who can reach it (README).
+# HOSTS: the host names visitors use (server.allowedHosts); with another ADDRESS, any ("*") unless
+# given, e.g. `make run ADDRESS=0.0.0.0 HOSTS=tagger.lan`.
+ADDRESS ?= 127.0.0.1
+HOSTS   ?= $(if $(filter 127.0.0.1 localhost ::1,$(ADDRESS)),,*)
 DB      ?= data/tags.duckdb
 
 # Debian packages: tests need ffmpeg (formats beyond libsndfile's) and Chromium (end-to-end);
@@ -24,7 +29,8 @@ $(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
 	touch $@
 
 run: $(BIN)/.installed demo
-	TAGGER_DB=$(DB) $(BIN)/streamlit run app/main.py --server.port $(PORT) --server.headless true
+	TAGGER_DB=$(DB) $(BIN)/streamlit run app/main.py --server.address $(ADDRESS) --server.port $(PORT) \
+		--server.headless true $(if $(HOSTS),--server.allowedHosts '$(HOSTS)')
 
 # The demo sounds (data/demo: CC0, see CREDITS.md), tagged by models/default, into a store that
 # holds no sounds yet; a store that has some is left alone. Fails clearly when no model is there.

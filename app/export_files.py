@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -56,6 +57,32 @@ def export_to_path(store: TagStore, fmt: str, filters: ExportFilters, out: str |
     out = Path(out).expanduser()
     out.parent.mkdir(parents=True, exist_ok=True)
     return export_labels(store, fmt, out, **filters.kwargs())
+
+
+class ExportNameError(ValueError):
+    """A name for Write file that is not a plain file name inside the exports folder."""
+
+
+def export_target(folder: Path, name: str) -> Path:
+    """The file `name` inside `folder`, after refusing anything that could leave the folder: a
+    path (`../x`, `/tmp/x`), a hidden or special name, or a symbolic link. Raises ExportNameError."""
+    name = name.strip()
+    if not name:
+        raise ExportNameError("Type a file name.")
+    if "/" in name or "\\" in name or Path(name).is_absolute():
+        raise ExportNameError(f"{name!r} is a path: type a file name only; it is written into {folder}.")
+    if name.startswith("."):
+        raise ExportNameError(f"{name!r}: a file name may not start with '.'.")
+    if any(unicodedata.category(c).startswith("C") for c in name) or len(name.encode()) > 255:
+        raise ExportNameError(f"{name!r}: use at most 255 bytes and no control characters.")
+    target = Path(folder) / name
+    if target.is_symlink():
+        raise ExportNameError(f"{name} in {folder} is a symbolic link: choose another name.")
+    if target.exists() and not target.is_file():
+        raise ExportNameError(f"{name} in {folder} is not a file: choose another name.")
+    if target.resolve().parent != Path(folder).resolve():
+        raise ExportNameError(f"{name!r} leaves {folder}: choose another name.")
+    return target
 
 
 def export_bytes(store: TagStore, fmt: str, filters: ExportFilters) -> bytes:

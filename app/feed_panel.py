@@ -9,6 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.places import PROJECT_ROOT, audio_folders, inside
 from app.resources import get_tagger
 from app.settings import KEY_HOW_TO, AppSettings
 from app.text import escape_markdown
@@ -53,17 +54,33 @@ def freesound_form(store: TagStore, tagger: Tagger, settings: AppSettings) -> No
 
 
 def folder_form(store: TagStore, tagger: Tagger, settings: AppSettings) -> None:
-    st.markdown("**From a folder** · the demo sounds, or any folder of audio files")
-    folder = st.text_input("Folder", value=str(settings.demo_dir), key="feed_folder")
-    if st.button("Load folder", key="feed_load_folder", icon=":material/folder_open:"):
-        path = Path(folder).expanduser()
-        if not path.is_dir():
-            st.error(f"No such folder: {escape_markdown(path)}")
+    root = settings.sounds_dir
+    st.markdown("**From a folder** · the demo sounds, or a folder of audio files in "
+                f"`{_folder_label(root)}`")
+    folders = audio_folders(root, skip=[settings.audio_dir, settings.exports_dir],
+                            first=settings.demo_dir)
+    folder = st.selectbox("Folder", folders, key="feed_folder", format_func=_folder_label,
+                          placeholder="No folder of sounds found",
+                          help=f"Folders of audio files in {root} (two levels deep; "
+                               "TAGGER_SOUNDS sets another): put a folder, or a link to one, "
+                               "there to load it. Elsewhere: `python -m core feed --source "
+                               "folder:PATH`.")
+    if st.button("Load folder", key="feed_load_folder", icon=":material/folder_open:",
+                 disabled=folder is None):
+        if not inside(folder, [root, settings.demo_dir]) or not Path(folder).is_dir():
+            st.error(f"Not a folder of sounds in {escape_markdown(root)}: {escape_markdown(folder)}")
             return
         run_job("Loading the folder", lambda progress: ingest_folder(
-            path, store, tagger, FeedConfig(limit=None, audio_dir=settings.audio_dir), progress),
+            folder, store, tagger, FeedConfig(limit=None, audio_dir=settings.audio_dir), progress),
             "folder")
     last_summary("folder")
+
+
+def _folder_label(folder: Path) -> str:
+    try:
+        return str(Path(folder).relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(folder)
 
 
 def _fetch(store: TagStore, tagger: Tagger, settings: AppSettings, config: FeedConfig,

@@ -9,10 +9,12 @@ import os
 
 import streamlit as st
 
+from app.access import require_login
 from app.navigation import navigation
 
 st.set_page_config(page_title="Freesound Tagger", page_icon=":material/graphic_eq:",
                    layout="wide", initial_sidebar_state="expanded")
+require_login()  # only when .streamlit/secrets.toml has an [auth] section (app/access.py)
 
 # Shared across pages for the whole browser session.
 st.session_state.setdefault("user", os.environ.get("TAGGER_USER") or "local")  # who corrects

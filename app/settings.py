@@ -31,10 +31,12 @@ class AppSettings:
     db_path: Path  # the DuckDB tag store ($TAGGER_DB, else data/tags.duckdb)
     model_dir: Path  # the model directory ($TAGGER_MODEL, else models/default)
     audio_dir: Path  # kept uploads go to <audio_dir>/uploads ($TAGGER_AUDIO, else next to the db)
+    exports_dir: Path  # the only folder the app writes exports to ($TAGGER_EXPORTS, else next to the db)
     api_key: str | None  # Freesound API key, or None when neither secret nor env var is set
     api_key_source: str  # "Streamlit secret", "environment variable" or "" when unset
     api_url: str  # Freesound API base ($FREESOUND_API_URL, else the real API)
     demo_dir: Path  # the bundled demo sounds, ingested without a key
+    sounds_dir: Path  # the feed page offers the folders of sounds in here ($TAGGER_SOUNDS, else data/)
 
     @property
     def api_key_masked(self) -> str:
@@ -64,6 +66,8 @@ def api_key() -> tuple[str | None, str]:
 def resolve_settings() -> AppSettings:
     db = default_db_path()
     audio = Path(os.environ.get("TAGGER_AUDIO") or db.parent / "audio")
+    exports = Path(os.environ.get("TAGGER_EXPORTS") or db.parent / "exports")
     key, source = api_key()
-    return AppSettings(db, Path(default_model_dir()), audio, key, source,
-                       os.environ.get("FREESOUND_API_URL") or DEFAULT_API_URL, DEMO_DIR)
+    return AppSettings(db, Path(default_model_dir()), audio, exports, key, source,
+                       os.environ.get("FREESOUND_API_URL") or DEFAULT_API_URL, DEMO_DIR,
+                       Path(os.environ.get("TAGGER_SOUNDS") or DEMO_DIR.parent))

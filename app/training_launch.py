@@ -17,8 +17,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.places import inside
 from app.training_runs import OUTPUT_FILE, PID_FILE, PROJECT_ROOT, RUN_MARKERS
 from core.dataset import DatasetFormatError, dataset_size
+from core.train import TrainConfig
+from core.train_checks import Failure, check_training_data, read_failure
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # a plain folder name
 DATA_SUFFIXES = (".h5", ".hdf5")
@@ -43,6 +46,15 @@ class LaunchConfig:
     init_from: str | None = None  # fine-tune this model directory (its preset wins); None: scratch
 
 
+@dataclass(frozen=True)
+class LaunchPlaces:
+    """Where a run started from the app may read and write: the project's and the settings'
+    folders, never a path typed by a visitor."""
+    runs: Path  # run folders are made in here ($TAGGER_RUNS, else runs/)
+    data: tuple[Path, ...]  # training and validation files must lie under one of these
+    models: Path  # a model to fine-tune must be a directory in here
+
+
 def train_command(cfg: LaunchConfig, run: Path) -> list[str]:
     cmd = [sys.executable, "-m", "core", "train", "--data", cfg.data, "--out", str(run),
            "--epochs", str(cfg.epochs), "--batch-size", str(cfg.batch_size), "--lr", str(cfg.lr),
@@ -56,30 +68,48 @@ def resume_command(run: Path, epochs: int | None = None) -> list[str]:
     return cmd + (["--epochs", str(epochs)] if epochs else [])
 
 
-def check_launch(cfg: LaunchConfig, root: Path) -> Path:
+def check_launch(cfg: LaunchConfig, places: LaunchPlaces) -> Path:
     """The run folder for `cfg`, after checking what a user can get wrong; raises LaunchError."""
     if not RUN_NAME.match(cfg.name):
         raise LaunchError(f"Run name {cfg.name!r}: use letters, digits, '.', '_' or '-' (at most 64).")
     if not cfg.data:
         raise LaunchError("Choose the training data: a COALA-layout HDF5 file.")
-    run = Path(root) / cfg.name
+    run = Path(places.runs) / cfg.name
     if any((run / m).exists() for m in RUN_MARKERS):
         raise LaunchError(f"{run} already holds a run: choose another name, or resume that one.")
+    check_places(cfg, places)
+    check_data(cfg)
+    return run
+
+
+def check_places(cfg: LaunchConfig, places: LaunchPlaces) -> None:
+    for label, path in (("training data", cfg.data), ("validation data", cfg.val)):
+        if path and not inside(path, places.data):
+            raise LaunchError(f"The {label} must be a file the page offers (under "
+                              f"{', '.join(map(str, places.data))}); {path} is not.")
+    if cfg.init_from and not (inside(cfg.init_from, [places.models]) and Path(cfg.init_from).is_dir()):
+        raise LaunchError(f"The model to start from must be a model directory in {places.models}; "
+                          f"{cfg.init_from} is not.")
+
+
+def check_data(cfg: LaunchConfig) -> None:
+    """Readable COALA files that can make a run (core/train_checks.py), as the command checks."""
     for label, path in (("training data", cfg.data), ("validation data", cfg.val)):
         if path is None:
             continue
         try:
-            n = dataset_size(path)
+            dataset_size(path)
         except (OSError, DatasetFormatError, KeyError) as e:
             raise LaunchError(f"The {label} {path} is not a readable COALA HDF5 file: {e}") from e
-        if n == 0:
-            raise LaunchError(f"The {label} {path} holds no clips.")
-    return run
+    check = check_training_data(cfg.data, cfg.val, TrainConfig.val_fraction, cfg.seed)
+    if not check.ok:
+        raise LaunchError(f"Not started: {Path(cfg.data).name} cannot make a training run: "
+                          + "; ".join(check.problems) + ".")
 
 
-def start_run(cfg: LaunchConfig, root: Path) -> Path:
+def start_run(cfg: LaunchConfig, places: LaunchPlaces) -> Path:
     """Check, then start the training process detached; returns the run folder."""
-    run = check_launch(cfg, root)
+    run = check_launch(cfg, places)
     run.mkdir(parents=True, exist_ok=True)
     launch(train_command(cfg, run), run)
     return run
@@ -165,6 +195,26 @@ def output_tail(run: Path, lines: int = 12, max_bytes: int = 64_000) -> str:
         if redraws:
             shown.append(redraws[-1].rstrip())
     return "\n".join(shown[-lines:])
+
+
+def run_failure(run: Path) -> Failure | None:
+    """Why the run's process died: its failure.json, else the `error:` line or the traceback in
+    what the latest launch (after its `$ ` line) wrote to train.out. None when nothing failed."""
+    recorded = read_failure(run)
+    if recorded:
+        return recorded
+    lines = output_tail(run, lines=400).splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("$ ")]
+    lines = lines[starts[-1] + 1:] if starts else lines
+    errors = [line for line in lines if line.startswith("error: ")]
+    if errors:
+        return Failure(errors[-1].removeprefix("error: "), "")
+    tb = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
+    if tb:
+        block = lines[tb[-1]:]
+        reason = next((line for line in reversed(block) if line.strip()), "")
+        return Failure(reason.strip(), "\n".join(block))
+    return None
 
 
 def batch_progress(tail: str) -> tuple[int, int] | None:

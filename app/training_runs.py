@@ -16,13 +16,14 @@ from pathlib import Path
 import pandas as pd
 
 from core.train import BEST, CONFIG, LAST, LOG, read_log
+from core.train_checks import FAILURE
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUNS = PROJECT_ROOT / "runs"
 STALE_AFTER_S = 30 * 60  # an unfinished log untouched this long, with no live process: stopped
 PID_FILE = "train.pid"  # written by the app when it starts a run: the process to follow
 OUTPUT_FILE = "train.out"  # that process's terminal output (progress bar, errors)
-RUN_MARKERS = (LOG, CONFIG, LAST, PID_FILE)  # a folder holding one of these is a run
+RUN_MARKERS = (LOG, CONFIG, LAST, PID_FILE, FAILURE)  # a folder holding one of these is a run
 HIDDEN_COLUMNS = ("is_best",)  # epoch fields not worth a column
 
 
@@ -101,16 +102,22 @@ def read_run(run: RunInfo) -> RunLog:
     return RunLog(starts[-1] if starts else None, epoch_frame(records), end)
 
 
-def run_state(run: RunInfo, log: RunLog, alive: bool | None, now: float | None = None) -> str:
-    """"finished", "running" or "stopped".
+def run_state(run: RunInfo, log: RunLog, alive: bool | None, now: float | None = None,
+              failed: bool = False) -> str:
+    """"finished", "running", "failed" or "stopped".
 
     `alive` is whether the run's own training process lives (None: the run was not started from
     the app, so there is no process to ask, and a recently written log counts as running).
+    `failed`: the process left a reason for dying (failure.json, an error line, a traceback).
     """
     if log.end:
         return "finished"
+    if alive:
+        return "running"
+    if failed:
+        return "failed"
     if alive is not None:
-        return "running" if alive else "stopped"
+        return "stopped"
     now = time.time() if now is None else now
     return "running" if now - run.updated < STALE_AFTER_S else "stopped"
 

@@ -12,15 +12,24 @@ from app.export_files import ExportFilters, export_to_path
 from app.resources import get_store
 from app.settings import resolve_settings
 from app.text import escape_markdown
-from app.training_launch import LaunchConfig, LaunchError, data_files, start_run
-from app.training_models import list_models
+from app.training_launch import LaunchConfig, LaunchError, LaunchPlaces, data_files, start_run
+from app.training_models import list_models, models_root
 from app.training_runs import PROJECT_ROOT, runs_dir
 from core.model import PRESETS
 from core.store import StoreError
 from core.store.export import ExportError
+from core.train_checks import check_training_data
 
 SCRATCH = "random weights (from scratch)"  # the "Start from" choice that fine-tunes nothing
 FINE_TUNE_LR = 1e-4  # proposed when fine-tuning on the exported corrections
+DATA_HELP = ("COALA HDF5 files in data/, build/ and the exports folder (and their subfolders): "
+             "put a file there to train on it. The page takes no typed paths.")
+
+
+def launch_places() -> LaunchPlaces:
+    """The folders the form offers files from, and the only ones a run started here may use."""
+    data = (PROJECT_ROOT / "data", PROJECT_ROOT / "build", resolve_settings().exports_dir)
+    return LaunchPlaces(runs=runs_dir(), data=data, models=models_root())
 
 
 def _on_start() -> None:
@@ -31,7 +40,7 @@ def _on_start() -> None:
                        lr=float(s["training_new_lr"]), seed=int(s["training_new_seed"]),
                        init_from=None if s["training_new_init"] == SCRATCH else s["training_new_init"])
     try:
-        start_run(cfg, runs_dir())
+        start_run(cfg, launch_places())
     except LaunchError as e:
         s["training_start_message"] = ("error", str(e))
         return
@@ -43,7 +52,7 @@ def _on_start() -> None:
 def _on_export_corrections() -> None:
     """Write the reviewed sounds as a COALA file next to the store and pick it as training data."""
     settings = resolve_settings()
-    out = Path(settings.db_path).parent / "exports" / f"corrections-{datetime.now():%Y%m%d-%H%M%S}.h5"
+    out = settings.exports_dir / f"corrections-{datetime.now():%Y%m%d-%H%M%S}.h5"
     try:
         summary = export_to_path(get_store(str(settings.db_path)), "coala-h5",
                                  ExportFilters(reviewed_only=True), out)
@@ -61,16 +70,17 @@ def _on_export_corrections() -> None:
     if in_use:  # a few hundred corrections teach a trained model more than random weights
         st.session_state["training_new_init"] = in_use[0]
         st.session_state["training_new_lr"] = FINE_TUNE_LR
-    st.session_state["training_start_message"] = (
-        "success", f"Wrote {summary.rows} reviewed sounds ({summary.labels} labels) to {out}; "
-                   "it is chosen as the training data below"
-                   + (", to fine-tune the model in use." if in_use else "."))
+    wrote = (f"Wrote {summary.rows} reviewed sounds ({summary.labels} labels) to {out}; it is "
+             "chosen as the training data below" + (", to fine-tune the model in use." if in_use else "."))
+    check = check_training_data(out)
+    st.session_state["training_start_message"] = ("success", wrote) if check.ok else (
+        "warning", f"{wrote} It is too small to train on yet: " + "; ".join(check.problems)
+                   + ". Review more sounds, then export again.")
 
 
 def start_form() -> None:
-    settings = resolve_settings()
-    found = [str(p) for p in data_files(PROJECT_ROOT / "data", PROJECT_ROOT / "build",
-                                        Path(settings.db_path).parent / "exports")]
+    places = launch_places()
+    found = [str(p) for p in data_files(*places.data)]
     st.button("Use the reviewed corrections as training data", key="training_export_corrections",
               on_click=_on_export_corrections, icon=":material/fact_check:",
               help="Exports every reviewed sound of the tag store as a COALA HDF5 file (patches "
@@ -82,9 +92,9 @@ def start_form() -> None:
         left, right = st.columns(2)
         left.text_input("Run name", f"run-{datetime.now():%Y%m%d-%H%M}", key="training_new_name")
         left.selectbox("Training data", found, index=0 if found else None, key="training_new_data",
-                       accept_new_options=True, placeholder="Path to a COALA HDF5 file")
+                       placeholder="No COALA HDF5 file found", help=DATA_HELP)
         left.selectbox("Validation data", found, index=None, key="training_new_val",
-                       accept_new_options=True, placeholder="None: a seeded 10 % split")
+                       placeholder="None: a seeded 10 % split", help=DATA_HELP)
         starts = [SCRATCH] + [str(m.path) for m in list_models()]
         right.selectbox("Start from", starts, key="training_new_init",
                         format_func=lambda p: p if p == SCRATCH else f"the model {Path(p).name} "

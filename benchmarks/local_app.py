@@ -31,15 +31,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(env: dict[str, str], log: Path, start_timeout_s: float) -> Iterator[tuple[str, int]]:
+def running_app(env: dict[str, str], log: Path, start_timeout_s: float,
+                address: str | None = "127.0.0.1") -> Iterator[tuple[str, int]]:
     """`streamlit run app/main.py` with `env` over this process's environment (never an API key):
-    yields (its URL, its pid) once it answers its health check, and stops it afterwards."""
+    yields (its URL, its pid) once it answers its health check, and stops it afterwards.
+    `address=None` passes no --server.address: the committed .streamlit/config.toml decides."""
     full_env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **env}
     full_env.pop("FREESOUND_API_KEY", None)
+    full_env.pop("STREAMLIT_SERVER_ADDRESS", None)
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-           "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+    cmd = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
+           "--server.headless", "true", "--server.fileWatcherType", "none",
+           "--browser.gatherUsageStats", "false"]
+    cmd += ["--server.address", address] if address else []
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

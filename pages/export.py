@@ -6,7 +6,16 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.export_files import FORMATS, ExportFilters, export_bytes, export_to_path, file_name, preview
+from app.export_files import (
+    FORMATS,
+    ExportFilters,
+    ExportNameError,
+    export_bytes,
+    export_target,
+    export_to_path,
+    file_name,
+    preview,
+)
 from app.resources import get_store
 from app.settings import resolve_settings
 from app.text import escape_markdown
@@ -27,17 +36,78 @@ def choose_filters() -> ExportFilters:
     return ExportFilters(reviewed_only=reviewed, since=since, threshold=threshold)
 
 
-def write_form(store, fmt: str, filters: ExportFilters, default: Path) -> None:
-    with st.form("export_write_form"):
-        path = st.text_input("Write to a path on the server", str(default), key="export_path")
-        if st.form_submit_button("Write file"):
-            try:
-                summary = export_to_path(store, fmt, filters, path)
-            except (OSError, ValueError, StoreError, ExportError) as e:
-                st.error(f"Could not write {escape_markdown(path)}: {escape_markdown(e)}")
-                return
-            st.success(f"Wrote {summary.rows} sounds and {summary.labels} labels to "
-                       f"{escape_markdown(summary.path or path)}.")
+def follow_format(default: str) -> None:
+    """The file name follows the format and filters, unless the user typed one of their own."""
+    s = st.session_state
+    if s.get("export_name") in (None, s.get("export_name_default")):
+        s["export_name"] = default
+    s["export_name_default"] = default
+
+
+def write_section(store, fmt: str, filters: ExportFilters, folder: Path, default: str) -> None:
+    follow_format(default)
+    # No st.form: a form would hold a typed name back until submitted, and a change of format
+    # in between would replace it with the proposed one.
+    name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+    name_col.text_input("File name", key="export_name", max_chars=255,
+                        help="A name, not a path: Write file saves only into the exports folder.")
+    submitted = button_col.button("Write file", key="export_write", icon=":material/save:")
+    suffix = "." + FORMATS[fmt].extension
+    if not str(st.session_state["export_name"]).lower().endswith(suffix):
+        st.warning(f"The name does not end in {suffix}, but the file will hold {fmt}.",
+                   icon=":material/info:")
+    st.caption(f"Write file saves into `{folder}` on the server, the exports folder "
+               "(`TAGGER_EXPORTS`, else `exports/` next to the tag store), and asks before "
+               "writing over a file.")
+    s, job = st.session_state, (fmt, filters)
+    confirmed = s.pop("export_confirmed", None)
+    if confirmed:
+        write_file(store, fmt, filters, folder / confirmed)
+        return
+    if submitted:
+        s["export_overwrite"] = None
+        write_or_ask(store, fmt, filters, folder, s["export_name"])
+    pending = s.get("export_overwrite")
+    if pending and pending[1] == job:
+        confirm_overwrite(folder / pending[0])
+    else:
+        s["export_overwrite"] = None  # the format or filters changed: ask again on the next write
+
+
+def write_or_ask(store, fmt: str, filters: ExportFilters, folder: Path, name: str) -> None:
+    try:
+        target = export_target(folder, name)
+    except ExportNameError as e:
+        st.error(escape_markdown(e))
+        return
+    if target.exists():
+        st.session_state["export_overwrite"] = (target.name, (fmt, filters))
+    else:
+        write_file(store, fmt, filters, target)
+
+
+def confirm_overwrite(target: Path) -> None:
+    """A file of that name exists: it is written over only when the user says so."""
+    st.warning(f"{escape_markdown(target.name)} already exists in {escape_markdown(target.parent)}. "
+               "Write over it?", icon=":material/warning:")
+    yes, no, _ = st.columns([1, 1, 3])
+    if yes.button(f"Overwrite {target.name}", key="export_overwrite_yes", type="primary"):
+        st.session_state["export_confirmed"] = target.name
+    elif not no.button("Keep it", key="export_overwrite_no"):
+        return
+    st.session_state["export_overwrite"] = None
+    st.rerun()
+
+
+def write_file(store, fmt: str, filters: ExportFilters, target: Path) -> None:
+    try:
+        target = export_target(target.parent, target.name)  # checked again: it may have changed
+        summary = export_to_path(store, fmt, filters, target)
+    except (OSError, ValueError, StoreError, ExportError) as e:
+        st.error(f"Could not write {escape_markdown(target)}: {escape_markdown(e)}")
+        return
+    st.success(f"Wrote {summary.rows} sounds and {summary.labels} labels to "
+               f"{escape_markdown(summary.path or target)}.")
 
 
 st.title("Export")
@@ -70,4 +140,4 @@ name = file_name(fmt, filters)
 st.download_button(f"Download {name}", data=lambda: export_bytes(store, fmt, filters),
                    file_name=name, mime=FORMATS[fmt].mime, on_click="ignore", type="primary",
                    key="export_download", icon=":material/download:")
-write_form(store, fmt, filters, Path(settings.db_path).parent / "exports" / name)
+write_section(store, fmt, filters, settings.exports_dir, name)

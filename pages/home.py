@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.access import is_loopback, listen_address, login_configured
 from app.navigation import page
 from app.resources import get_store, get_tagger
 from app.settings import KEY_HOW_TO, resolve_settings
@@ -20,6 +21,23 @@ st.markdown(
     "Tags short sounds with a CNN trained in the COALA format (a vocabulary of 1000 Freesound "
     "tags), and lets you correct those tags by hand. Corrections go to a local DuckDB store and "
     "can be exported to train the model again.")
+
+
+def exposure_warning() -> None:
+    """Served beyond this computer (ADDRESS=0.0.0.0 or the Streamlit flag): say what that means."""
+    address = listen_address()
+    if is_loopback(address):
+        return
+    where = f"on `{address}`" if address else "on every network interface"
+    if login_configured():
+        st.info(f"This app is served {where}: anyone who can reach this address and log in "
+                "through your login provider can use it.", icon=":material/public:")
+        return
+    st.warning(f"This app is served {where}: **anyone who can reach this address can use it**, "
+               "with no login. They can listen to your sounds, change their tags, write exports "
+               "and start or stop training runs. To keep it to this computer, start it with "
+               "`make run` (it listens on 127.0.0.1); to share it, put it behind a login "
+               "(README, \"Serving the app to others\").", icon=":material/public:")
 
 
 def store_counts() -> None:
@@ -81,7 +99,11 @@ def settings_section() -> None:
         st.markdown(f"- Tag store (DuckDB): `{settings.db_path}` (environment: `TAGGER_DB`)\n"
                     f"- Model directory: `{settings.model_dir}` (environment: `TAGGER_MODEL`)\n"
                     f"- Kept uploads: `{settings.audio_dir / 'uploads'}` "
-                    "(environment: `TAGGER_AUDIO`)")
+                    "(environment: `TAGGER_AUDIO`)\n"
+                    f"- Exports written by the app: `{settings.exports_dir}` "
+                    "(environment: `TAGGER_EXPORTS`)\n"
+                    f"- Folders of sounds to load: in `{settings.sounds_dir}` "
+                    "(environment: `TAGGER_SOUNDS`)")
         where = f" (from the {settings.api_key_source})" if settings.api_key else ""
         st.markdown(f"- Freesound API key: `{settings.api_key_masked}`{where}")
         if not settings.api_key:
@@ -93,6 +115,7 @@ def settings_section() -> None:
                       on_change=store_shared, args=("home_user", "user"), max_chars=64)
 
 
+exposure_warning()
 store_counts()
 start_section()
 model_section()

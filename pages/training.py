@@ -12,6 +12,7 @@ from app.training_launch import (
     output_tail,
     process_alive,
     resume_run,
+    run_failure,
     stop_run,
 )
 from app.training_models import list_models, models_root, per_tag_ap, test_table
@@ -27,19 +28,24 @@ from app.training_runs import (
     runs_dir,
 )
 from app.training_start import start_form
+from core.train_checks import Failure
 
 LIVE_REFRESH_S = 3.0  # how often a running run's log is re-read
-STATE_BADGE = {"running": ":green[● running]", "finished": "finished", "stopped": ":orange[stopped]"}
+STATE_BADGE = {"running": ":green[● running]", "finished": "finished", "stopped": ":orange[stopped]",
+               "failed": ":red[failed]"}
 
 
 # --- one run ---------------------------------------------------------------------------------------
 def render_run(run: RunInfo, live: bool) -> None:
     """Curves and figures of one run, read afresh from its log on every call."""
     log = read_run(run)
-    state = run_state(run, log, process_alive(run.path))
+    failure = run_failure(run.path)
+    state = run_state(run, log, process_alive(run.path), failed=failure is not None)
     if live and state != "running":
         st.rerun()  # it just ended: redraw the page without the timer
     status_line(run, log, state)
+    if state == "failed":
+        show_failure(failure)
     if state == "running":
         live_progress(run, log)
     if log.epochs.empty:
@@ -66,6 +72,14 @@ def status_line(run: RunInfo, log: RunLog, state: str) -> None:
                    f"{log.start.get('n_train', '?')} training / {log.start.get('n_val', '?')} "
                    f"validation clips · batch {cfg.get('batch_size', '?')} · lr {cfg.get('lr', '?')} · "
                    f"{escape_markdown(log.start.get('device', '?'))}")
+
+
+def show_failure(failure: Failure) -> None:
+    """Why the process died, in one line; the traceback (if one was kept) behind an expander."""
+    st.error(f"failed: {escape_markdown(failure.reason)}", icon=":material/error:")
+    if failure.traceback:
+        with st.expander("Traceback (for a bug report)"):
+            st.code(failure.traceback, language=None)
 
 
 def live_progress(run: RunInfo, log: RunLog) -> None:
@@ -138,7 +152,7 @@ def run_controls(run: RunInfo, state: str) -> None:
                           "epoch's checkpoint stays, so the run can be resumed."):
             stop_run(run.path)
             st.rerun()
-    elif state == "stopped" and (run.path / "last.pt").is_file():
+    elif state in ("stopped", "failed") and (run.path / "last.pt").is_file():
         if st.button("Resume this run", key="training_resume", icon=":material/play_arrow:"):
             try:
                 resume_run(run.path)
@@ -161,7 +175,8 @@ def runs_section() -> list[RunInfo]:
         st.session_state.pop("training_run", None)
     choice = st.selectbox("Run", names, key="training_run", help=f"Run folders in {root}")
     run = runs[names.index(choice)]
-    live = run_state(run, read_run(run), process_alive(run.path)) == "running"
+    failed = run_failure(run.path) is not None
+    live = run_state(run, read_run(run), process_alive(run.path), failed=failed) == "running"
     st.fragment(run_every=LIVE_REFRESH_S if live else None)(render_run)(run, live)
     return runs
 

@@ -25,6 +25,7 @@ def point_app_at(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_dir: Pat
     db = tmp_path / "tags.duckdb"
     monkeypatch.setenv("TAGGER_DB", str(db))
     monkeypatch.setenv("TAGGER_AUDIO", str(tmp_path / "audio"))
+    monkeypatch.setenv("TAGGER_SOUNDS", str(tmp_path / "sounds"))  # folders the feed page offers
     monkeypatch.setenv("TAGGER_MODEL", str(model_dir or tmp_path / "no-model-here"))
     monkeypatch.delenv("FREESOUND_API_KEY", raising=False)
     monkeypatch.setenv("TAGGER_USER", "tester")

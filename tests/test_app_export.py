@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import h5py
@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from app.export_files import ExportFilters, export_bytes, file_name
 from core.store import SoundInfo, TagStore
 from core.vocabulary import load_vocabulary
+from tests.app_fixtures import plain
 from tests.audio_factory import make_tone_file
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "export.py")
@@ -55,11 +56,21 @@ def counts(at: AppTest) -> tuple[str, str]:
     return shown["Sounds to write"], shown["Labels to write"]
 
 
-def write_through_form(at: AppTest, out: Path) -> AppTest:
-    at.text_input(key="export_path").input(str(out))
-    next(b for b in at.button if b.label == "Write file").click().run()
+def click(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click().run()
     assert not at.exception, at.exception
     return at
+
+
+def write_through_form(at: AppTest, name: str | None = None) -> AppTest:
+    """Write file, with `name` typed in (None: the name the page proposes)."""
+    if name is not None:
+        at.text_input(key="export_name").input(name)
+    return click(at, "Write file")
+
+
+def exports(db: Path) -> Path:
+    return db.parent / "exports"  # the default: exports/ next to the tag store
 
 
 def test_empty_store_says_there_is_nothing_to_export(db):
@@ -75,8 +86,8 @@ def test_export_file_holds_a_correction_made_through_the_store(db, tmp_path):
     at = open_page()
     assert counts(at) == ("3", "6")  # piano + note each; the corrected one: note + bas
     at.radio(key="export_format").set_value("jsonl").run()
-    out = tmp_path / "out" / "labels.jsonl"
-    at = write_through_form(at, out)
+    at = write_through_form(at, "labels.jsonl")
+    out = exports(db) / "labels.jsonl"
     assert any("Wrote 3 sounds and 6 labels" in s.value for s in at.success)
     records = {r["sound_id"]: r for r in map(json.loads, out.read_text().splitlines())}
     assert sorted(records[ids[1]]["final"]) == ["bas", "note"]  # "bass" in the vocabulary's spelling
@@ -110,8 +121,8 @@ def test_coala_h5_export_has_patches_and_the_corrected_labels(db, tmp_path):
     TagStore(db).label(ids[0], add=["guitar"], user="ana")
     at = open_page()
     at.radio(key="export_format").set_value("coala-h5").run()
-    out = tmp_path / "corrections.h5"
-    write_through_form(at, out)
+    write_through_form(at, "corrections.h5")
+    out = exports(db) / "corrections.h5"
     vocab = load_vocabulary()
     with h5py.File(out, "r") as f:
         data, label, store_id = (f["dataset/data"][:], f["dataset/label"][:],
@@ -142,11 +153,10 @@ def test_download_bytes_are_the_export_file(db, tmp_path):
     assert file_name("coala-h5", ExportFilters(), date(2025, 1, 2)) == "tags-2025-01-02.h5"
 
 
-def test_a_path_that_cannot_be_written_is_an_error_not_a_crash(db, tmp_path):
+def test_an_exports_folder_that_cannot_be_written_is_an_error_not_a_crash(db, tmp_path):
     add_sounds(db, tmp_path / "audio", 1)
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a folder")
-    at = write_through_form(open_page(), blocker / "labels.csv")
+    exports(db).write_text("a file where the exports folder should be")
+    at = write_through_form(open_page(), "labels.csv")
     assert any("Could not write" in e.value for e in at.error)
 
 
@@ -159,6 +169,78 @@ def test_ten_thousand_sounds_preview_and_write(db, tmp_path):
     store.label(7, add=["bass"], user="ana")
     at = open_page()
     assert counts(at) == ("10,000", "20,001")
-    out = tmp_path / "all.csv"
-    write_through_form(at, out)
+    write_through_form(at, "all.csv")
+    out = exports(db) / "all.csv"
     assert len(out.read_text().splitlines()) == 10_001
+
+
+# --- Write file stays inside the exports folder (issue #18) ----------------------------------------
+@pytest.mark.parametrize("name", ["../x", "/tmp/x", "sub/x.csv", "..", ".hidden", "a\x00b"])
+def test_write_file_refuses_names_that_leave_the_exports_folder(db, tmp_path, name):
+    add_sounds(db, tmp_path / "audio", 1)
+    at = write_through_form(open_page(), name)
+    assert at.error and not at.success
+    assert not (tmp_path / "x").exists() and not Path("/tmp/x").exists()
+    assert not exports(db).exists() or not any(exports(db).iterdir())
+
+
+def test_write_file_refuses_a_symlink_pointing_out_of_the_folder(db, tmp_path):
+    add_sounds(db, tmp_path / "audio", 1)
+    outside = tmp_path / "outside.jsonl"
+    outside.write_text("keep me\n")
+    exports(db).mkdir()
+    (exports(db) / "tags.jsonl").symlink_to(outside)
+    at = open_page()
+    at.radio(key="export_format").set_value("jsonl").run()
+    at = write_through_form(at, "tags.jsonl")
+    assert any("symbolic link" in e.value for e in at.error)
+    assert not any(b.label.startswith("Overwrite") for b in at.button)
+    assert outside.read_text() == "keep me\n"
+    assert (exports(db) / "tags.jsonl").is_symlink()
+
+
+def test_write_file_writes_inside_the_folder_and_asks_before_overwriting(db, tmp_path):
+    add_sounds(db, tmp_path / "audio", 2)
+    at = open_page()
+    at.radio(key="export_format").set_value("jsonl").run()
+    at = write_through_form(at, "tags.jsonl")
+    out = exports(db) / "tags.jsonl"
+    assert any("Wrote 2 sounds" in s.value for s in at.success)
+    assert len(out.read_text().splitlines()) == 2
+    out.write_text("an older export\n")
+    at = write_through_form(at, "tags.jsonl")
+    assert any("already exists" in w.value for w in at.warning) and not at.success
+    assert out.read_text() == "an older export\n"  # nothing written until the user says so
+    at = click(at, "Keep it")
+    assert out.read_text() == "an older export\n" and not at.warning
+    at = write_through_form(at, "tags.jsonl")
+    at = click(at, "Overwrite tags.jsonl")
+    assert any("Wrote 2 sounds" in s.value for s in at.success) and not at.warning
+    assert [json.loads(line)["name"] for line in out.read_text().splitlines()] == ["tone 0", "tone 1"]
+
+
+# --- Write file follows the chosen format and filters (issue #13, item 3) ---------------------------
+def test_write_file_name_follows_the_format_and_filters(db, tmp_path):
+    ids = add_sounds(db, tmp_path / "audio", 3)
+    TagStore(db).label(ids[1], confirm=["bell"], user="ana")
+    at = open_page()
+    at.radio(key="export_format").set_value("jsonl").run()
+    at.toggle(key="export_reviewed").set_value(True).run()
+    at = write_through_form(at)  # the proposed name, untouched
+    today = datetime.now(UTC).date().isoformat()
+    out = exports(db) / f"tags-reviewed-{today}.jsonl"
+    assert f"Wrote 1 sounds and 3 labels to {out}." in plain(at, ("success",))
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["sound_id"] for r in records] == [ids[1]]
+    assert sorted(exports(db).iterdir()) == [out]
+
+
+def test_a_typed_file_name_stays_when_the_format_changes(db, tmp_path):
+    add_sounds(db, tmp_path / "audio", 1)
+    at = open_page()
+    at.text_input(key="export_name").input("mine.txt")
+    at.radio(key="export_format").set_value("parquet").run()
+    assert at.text_input(key="export_name").value == "mine.txt"
+    assert any("does not end in .parquet" in w.value for w in at.warning)
+    at = write_through_form(at)
+    assert pq.read_table(exports(db) / "mine.txt").num_rows == 1

@@ -176,19 +176,41 @@ def test_without_a_key_fetch_is_off_but_a_folder_still_loads(app_env, tmp_path):
     from tests.audio_factory import make_tone_file
 
     db, _ = app_env
-    folder = tmp_path / "demo"
+    folder = tmp_path / "sounds" / "mine"
     for i in range(2):
         make_tone_file(folder / f"demo{i}.flac", seconds=1.0, freq=300.0 + 200 * i, seed=i)
     at = open_page("feed")
     assert at.button(key="feed_fetch").disabled
     assert "No API key set" in plain(at, ("info",))
-    at.text_input(key="feed_folder").set_value(str(folder))
+    at.selectbox(key="feed_folder").set_value(folder)
     at.button(key="feed_load_folder").click()
     at.run()
     assert not at.exception
     assert "new 2" in plain(at, ("success",))
     assert TagStore(db).count_sounds() == 2
     assert "**demo0**" in plain(at) and "**demo1**" in plain(at)
+
+
+def test_the_folder_picker_offers_only_folders_of_sounds_it_may_read(app_env, tmp_path):
+    from app.places import audio_folders
+    from app.settings import DEMO_DIR
+    from tests.app_fixtures import ROOT
+    from tests.audio_factory import make_tone_file
+
+    sounds = tmp_path / "sounds"
+    make_tone_file(sounds / "kit" / "snare.wav", seconds=0.5)
+    make_tone_file(sounds / "packs" / "one" / "hat.ogg", seconds=0.5)
+    (sounds / "notes").mkdir()
+    (sounds / "notes" / "readme.txt").write_text("no audio here")
+    make_tone_file(tmp_path / "audio" / "preview.ogg", seconds=0.5)  # the store's own audio
+    at = open_page("feed")
+    assert not at.get("text_input") or "feed_folder" not in [t.key for t in at.text_input]
+    offered = at.selectbox(key="feed_folder").options  # as shown: project folders relative
+    assert offered == [str(DEMO_DIR.relative_to(ROOT)), str(sounds / "kit"),
+                       str(sounds / "packs" / "one")]
+    # with the default settings the store's audio (previews, uploads) sits in data/: left out
+    make_tone_file(sounds / "audio" / "uploads" / "kept.wav", seconds=0.5)
+    assert audio_folders(sounds, skip=[sounds / "audio"]) == [sounds / "kit", sounds / "packs" / "one"]
 
 
 def test_missing_model_says_so_and_the_cards_still_show(monkeypatch, tmp_path):

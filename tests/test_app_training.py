@@ -312,3 +312,112 @@ def test_a_fine_tuning_run_is_started_from_the_chosen_model(tmp_path):
     assert scratch[scratch.index("--preset") + 1] == "course" and "--init-from" not in scratch
     assert tuned[tuned.index("--init-from") + 1] == "models/x"
     assert "--preset" not in tuned  # the model's own size is kept
+
+
+# --- training from corrections checks first (issue #13, item 4) ------------------------------------
+def reviewed_sounds(db: Path, audio: Path, n: int) -> None:
+    """n stored sounds from real tone files, each corrected by a person."""
+    import hashlib
+
+    from core.store import SoundInfo, TagStore
+    from tests.audio_factory import make_tone_file
+
+    store = TagStore(db)
+    for i in range(n):
+        path = make_tone_file(audio / f"r{i}.wav", seconds=1.0, freq=200.0 + 90 * i, seed=i)
+        info = SoundInfo(source="upload", name=f"r{i}", audio_path=str(path), duration_s=1.0,
+                         content_hash=hashlib.sha256(path.read_bytes()).hexdigest())
+        sid = store.add_sound(info, [("piano", 0.9), ("bell", 0.2)], "tiny-test@0")[0]
+        store.label(sid, add=["guitar" if i % 2 else "drum"], user="ana")
+
+
+def click_start(at: AppTest) -> AppTest:
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_five_reviewed_corrections_are_refused_before_a_run_starts(env, tmp_path):
+    runs, _ = env
+    reviewed_sounds(tmp_path / "tags.duckdb", tmp_path / "audio", 5)
+    at = run_page()
+    next(b for b in at.button if b.key == "training_export_corrections").click().run()
+    assert not at.exception, at.exception
+    warned = " ".join(w.value for w in at.warning)
+    assert "Wrote 5 reviewed sounds" in texts(at) and "too small to train on yet" in texts(at)
+    assert "15 or more clips" in re.sub(r"\\(.)", r"\1", warned)
+    at.text_input(key="training_new_name").input("five")
+    at = click_start(at)
+    refused = re.sub(r"\\(.)", r"\1", " ".join(e.value for e in at.error))
+    assert "Not started" in refused and "cannot make a training run" in refused
+    assert "15 or more clips" in refused
+    assert not (runs / "five").exists()
+
+
+def test_a_run_that_dies_shows_failed_with_the_traceback_behind_an_expander(env, tmp_path):
+    from core.modeldir import WEIGHTS
+
+    runs, models = env
+    broken = make_model_dir(models / "broken")
+    (broken / WEIGHTS).write_bytes((broken / WEIGHTS).read_bytes()[:100])  # cut short
+    data = tiny_corpus(tmp_path / "exports" / "tiny.h5")
+    at = run_page()
+    at.selectbox(key="training_new_data").set_value(str(data))
+    at.selectbox(key="training_new_init").set_value(str(broken))
+    at.text_input(key="training_new_name").input("dies")
+    at = click_start(at)
+    assert "Started dies" in texts(at)
+    wait_for_end(runs / "dies")
+    at = run_page()
+    failed = re.sub(r"\\(.)", r"\1", " ".join(e.value for e in at.error))
+    assert failed.startswith("failed: SafetensorError")
+    assert "stopped" not in texts(at).split("failed:")[0]
+    [expander] = [e for e in at.expander if e.label == "Traceback (for a bug report)"]
+    assert "Traceback (most recent call last)" in expander.code[0].value
+    assert "Traceback" not in output_tail_of(runs / "dies")  # the terminal output stays one line
+
+
+def output_tail_of(run: Path) -> str:
+    from app.training_launch import output_tail
+
+    return output_tail(run, lines=400)
+
+
+def test_a_raw_traceback_in_the_output_is_shown_as_failed_not_stopped(env):
+    """A process that died with a traceback on its terminal (e.g. a run from an older version)."""
+    import sys
+
+    from app.training_launch import launch
+
+    runs, _ = env
+    run = runs / "old-crash"
+    run.mkdir(parents=True)
+    write_run_log(run, epochs=0, done=False)
+    launch([sys.executable, "-c", "raise ValueError('no tag has both positive and negative "
+                                  "clips: nothing to evaluate')"], run)
+    deadline = time.monotonic() + 60
+    while process_alive(run) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    at = run_page()
+    failed = re.sub(r"\\(.)", r"\1", " ".join(e.value for e in at.error))
+    assert failed == ("failed: ValueError: no tag has both positive and negative clips: "
+                      "nothing to evaluate")
+    assert [e for e in at.expander if e.label == "Traceback (for a bug report)"]
+
+
+def test_the_start_form_takes_no_path_from_outside_its_folders(tmp_path):
+    from app.training_launch import LaunchConfig, LaunchError, LaunchPlaces, check_launch
+
+    inside = tiny_corpus(tmp_path / "data" / "tiny.h5")
+    outside = tiny_corpus(tmp_path / "elsewhere" / "tiny.h5")
+    model = make_model_dir(tmp_path / "other-models" / "m")
+    places = LaunchPlaces(runs=tmp_path / "runs", data=(tmp_path / "data",), models=tmp_path / "models")
+    assert check_launch(LaunchConfig("ok", str(inside)), places) == tmp_path / "runs" / "ok"
+    for cfg in (LaunchConfig("a", str(outside)), LaunchConfig("b", str(inside), val=str(outside)),
+                LaunchConfig("c", str(tmp_path / "data" / ".." / "elsewhere" / "tiny.h5")),
+                LaunchConfig("d", str(inside), init_from=str(model))):
+        with pytest.raises(LaunchError, match="must be"):
+            check_launch(cfg, places)
+    link = tmp_path / "data" / "link.h5"  # a link the owner made: the picker offers it
+    link.symlink_to(outside)
+    assert check_launch(LaunchConfig("e", str(link)), places) == tmp_path / "runs" / "e"

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import sys
 from dataclasses import fields
+from pathlib import Path
 
 from tqdm import tqdm
 
 from core.commands.common import fail
 from core.dataset import DatasetFormatError
 from core.modeldir import ModelNotFoundError, read_model_info
-from core.train import Callback, RunFolderError, TrainConfig, Trainer, resume_config
+from core.train import LAST, LOG, Callback, RunFolderError, TrainConfig, Trainer, resume_config
+from core.train_checks import FAILURE, clear_failure, one_line, record_failure, require_trainable
+
+# What a user can get wrong (bad flags, files, folders): one line, exit code 2.
+EXPECTED = (ValueError, RunFolderError, DatasetFormatError, ModelNotFoundError, OSError, KeyError)
 
 # CLI flag -> TrainConfig field, for the options that map one to one.
 OPTIONS = ("val_fraction", "epochs", "batch_size", "lr", "weight_decay", "patience", "seed", "threads",
@@ -85,9 +90,14 @@ class ProgressBar(Callback):
 def run(args) -> int:
     try:
         cfg = config_from_args(args)
+        if not cfg.resume:  # a resumed run's data was checked when it started
+            require_trainable(cfg.data, cfg.val, cfg.val_fraction, cfg.seed)
+        start_attempt(cfg)
         trainer = Trainer(cfg, [ProgressBar()])
-    except (ValueError, RunFolderError, DatasetFormatError, ModelNotFoundError, OSError) as e:
+    except EXPECTED as e:
         return fail(str(e))
+    except Exception as e:  # noqa: BLE001 - a broken model or file: one line, the traceback on file
+        return failed(args.out, e)
     if trainer.cfg.batch_size < cfg.batch_size:
         print(f"note: batch size {trainer.cfg.batch_size}, not {cfg.batch_size}: there are only "
               f"{len(trainer.train_data)} training clips", file=sys.stderr)
@@ -95,9 +105,30 @@ def run(args) -> int:
         end = trainer.run()
     except RunFolderError as e:
         return fail(str(e))
+    except Exception as e:  # noqa: BLE001 - no traceback on the terminal: it goes to failure.json
+        return failed(cfg.out, e, record=trainer.ctx.main)
     finally:
         trainer.close()
     if trainer.ctx.main:
         print(f"done: {end['epochs']} epochs ({end['stopped']}), best epoch {end['best_epoch']} "
               f"with validation PR-AUC macro {end['best_pr_auc_macro']:.3f}; run folder {cfg.out}")
     return 0
+
+
+def start_attempt(cfg: TrainConfig) -> None:
+    """A failure recorded in the run folder no longer describes it once the run starts again there
+    (a folder that holds a run is refused later, and keeps its record)."""
+    out = Path(cfg.out)
+    if cfg.resume or not ((out / LOG).exists() or (out / LAST).exists()):
+        clear_failure(out)
+
+
+def failed(out: str, error: Exception, record: bool = True) -> int:
+    """A run that died: its reason in one line here, the traceback in the run folder."""
+    if not record:
+        return fail(f"training failed: {one_line(error)}", 1)
+    try:
+        record_failure(out, error)
+    except OSError:
+        return fail(f"training failed: {one_line(error)}", 1)
+    return fail(f"training failed: {one_line(error)} (traceback in {Path(out) / FAILURE})", 1)
