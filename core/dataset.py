@@ -125,3 +125,17 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, n
     perm = np.random.default_rng(seed).permutation(n)
     n_val = max(1, int(round(n * val_fraction)))
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
+def parse_data_spec(spec: str) -> tuple[str, float]:
+    """"PATH:WEIGHT" -> (PATH, WEIGHT); a plain PATH weighs 1. A path may itself hold colons."""
+    path, sep, weight = spec.rpartition(":")
+    if sep and path:
+        try:
+            value = float(weight)
+        except ValueError:
+            return spec, 1.0
+        if not value > 0:
+            raise ValueError(f"the weight of {path} must be a positive number, got {weight}")
+        return path, value
+    return spec, 1.0

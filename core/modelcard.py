@@ -10,10 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.dataset import iter_chunks
+from core.dataset import iter_chunks, parse_data_spec
 from core.metrics import Scores, format_table
 from core.modeldir import ModelInfo
-from core.train import parse_data_spec
 from core.vocabulary import load_vocabulary
 
 COMMON_TAG_CLIPS = 30  # a tag "is known" with at least this many training recordings or renders

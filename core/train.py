@@ -24,7 +24,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from core.dataset import dataset_size, split_indices
+from core.dataset import dataset_size, parse_data_spec, split_indices
 from core.metrics import score_tags
 from core.model import PRESETS, ModelDims, TaggerCNN, build_model, count_parameters
 from core.modeldir import LoadedModel, load_model_dir
@@ -72,19 +72,6 @@ def _as_tuple(value) -> tuple[str, ...]:
         return ()
     return (value,) if isinstance(value, str) else tuple(value)
 
-
-def parse_data_spec(spec: str) -> tuple[str, float]:
-    """"PATH:WEIGHT" -> (PATH, WEIGHT); a plain PATH weighs 1. A path may itself hold colons."""
-    path, sep, weight = spec.rpartition(":")
-    if sep and path:
-        try:
-            value = float(weight)
-        except ValueError:
-            return spec, 1.0
-        if not value > 0:
-            raise ValueError(f"the weight of {path} must be a positive number, got {weight}")
-        return path, value
-    return spec, 1.0
 
 
 # --- data ---------------------------------------------------------------------------------------------

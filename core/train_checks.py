@@ -22,7 +22,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from core.dataset import GROUP, dataset_size, split_indices
+from core.dataset import GROUP, dataset_size, parse_data_spec, split_indices
 from core.vocabulary import load_vocabulary
 
 MIN_TRAIN_CLIPS = 2  # the smallest batch core.train makes
@@ -67,16 +67,19 @@ def tag_positives(path: str | Path, rows: np.ndarray | None = None) -> np.ndarra
     return counts
 
 
-def check_training_data(data: str | Path, val: str | Path | None = None, val_fraction: float = 0.1,
-                        seed: int = 0) -> DataCheck:
-    """What a run on `data` (validated on `val`, else on core.train's seeded split) would have."""
-    if val:
-        n_train, train_pos = dataset_size(data), tag_positives(data)
-        n_val, val_pos = dataset_size(val), tag_positives(val)
+def check_training_data(data, val=None, val_fraction: float = 0.1, seed: int = 0) -> DataCheck:
+    """What a run on `data` (one file or several, "PATH[:WEIGHT]"), validated on `val` (files) or
+    else on core.train's seeded split of each file, would have."""
+    datas = [parse_data_spec(d)[0] for d in _as_list(data)]
+    vals = _as_list(val)
+    if vals:
+        n_train, train_pos = _sum_positives([(d, None) for d in datas])
+        n_val, val_pos = _sum_positives([(v, None) for v in vals])
     else:
-        train_idx, val_idx = split_indices(dataset_size(data), val_fraction, seed)
-        n_train, train_pos = len(train_idx), tag_positives(data, train_idx)
-        n_val, val_pos = len(val_idx), tag_positives(data, val_idx)
+        splits = [(d, split_indices(dataset_size(d), val_fraction, seed)) for d in datas]
+        n_train, train_pos = _sum_positives([(d, t) for d, (t, _) in splits])
+        n_val, val_pos = _sum_positives([(d, v) for d, (_, v) in splits])
+    data, val = ", ".join(datas), ", ".join(vals) or None
     train_tags = int((train_pos > 0).sum())
     val_tags = int(((val_pos > 0) & (val_pos < n_val)).sum())
     n_tags = len(load_vocabulary())
@@ -91,6 +94,22 @@ def check_training_data(data: str | Path, val: str | Path | None = None, val_fra
         problems.append(_validation_problem(val, n_train + (0 if val else n_val), n_val,
                                             val_fraction, seed))
     return DataCheck(n_train, n_val, train_tags, val_tags, tuple(problems))
+
+
+def _as_list(value) -> list[str]:
+    if not value:
+        return []
+    return [str(value)] if isinstance(value, str | Path) else [str(v) for v in value]
+
+
+def _sum_positives(parts: list[tuple[str, np.ndarray | None]]) -> tuple[int, np.ndarray]:
+    """(clips, positives per tag) over the given rows of several files."""
+    n, positives = 0, None
+    for path, rows in parts:
+        pos = tag_positives(path, rows)
+        n += dataset_size(path) if rows is None else len(rows)
+        positives = pos if positives is None or positives.shape != pos.shape else positives + pos
+    return n, positives
 
 
 def _validation_problem(val, n_data: int, n_val: int, val_fraction: float, seed: int) -> str:

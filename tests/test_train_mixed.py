@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.dataset import CoalaArrays, write_coala
+from core.dataset import CoalaArrays, parse_data_spec, write_coala
 from core.patches import MixedSource, PatchSource
-from core.train import LAST, TrainConfig, load_sources, parse_data_spec, read_log, train
+from core.train import LAST, TrainConfig, load_sources, read_log, train
 from tests.corpus_factory import build_tiny, tiny_catalog
 
 PROJECT = Path(__file__).resolve().parent.parent
