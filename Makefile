@@ -12,7 +12,7 @@ DB      ?= data/tags.duckdb
 
 # Debian packages: tests need ffmpeg (formats beyond libsndfile's) and Chromium (end-to-end);
 # building the training corpus needs the renderers and soundfonts.
-APT_TEST   := ffmpeg chromium chromium-driver
+APT_TEST   := ffmpeg chromium chromium-driver minetest-data
 APT_CORPUS := fluidsynth fluid-soundfont-gm timgm6mb-soundfont espeak-ng sox sonic-pi-samples \
               musescore-general-soundfont-small csound-soundfont avldrums.lv2-soundfont
 

@@ -13,9 +13,13 @@ from core.tagger import resolve_device
 
 def evaluate_model(model_dir: str | Path, data: str | Path, device: str = "auto",
                    batch: int = 256) -> Scores:
-    """Score every clip of `data` with the model and compute the course table over its tags."""
+    """Score every clip of `data` with the model: the course table over its tags (raw scores), and
+    the top-5 figures on the scores the tagger reports (calibrated when the model has thresholds)."""
     loaded, scores, labels = predict_file(model_dir, data, device, batch)
-    return score_tags(labels, scores, loaded.vocabulary)
+    table = score_tags(labels, scores, loaded.vocabulary)
+    shown = loaded.thresholds.calibrate(scores) if loaded.thresholds is not None else scores
+    table.top5 = top_k_figures(labels, shown, 5)
+    return table
 
 
 def predict_file(model_dir: str | Path, data: str | Path, device: str = "auto", batch: int = 256):
@@ -29,20 +33,13 @@ def predict_file(model_dir: str | Path, data: str | Path, device: str = "auto", 
     return loaded, scores, labels
 
 
-def top5_on(model_dir: str | Path, data: str | Path, device: str = "auto") -> dict:
-    """Top-5 hit rate and precision on a file, ranked by the scores the tagger reports."""
-    loaded, scores, labels = predict_file(model_dir, data, device)
-    if loaded.thresholds is not None:
-        scores = loaded.thresholds.calibrate(scores)
-    return top_k_figures(labels, scores, 5)
-
 
 def record_metrics(model_dir: str | Path, data: str | Path, scores: Scores, primary: bool = True) -> dict:
     """Write the evaluation into metrics.json: the primary one at the top level (the course table,
     per-tag AP), every one by data file name under "evaluations"."""
     loaded_metrics = _read_metrics(model_dir)
     entry = {"data": str(data), "n_clips": scores.n_clips, "n_tags": scores.n_tags,
-             **{k: getattr(scores, k) for k in TABLE_KEYS},
+             **{k: getattr(scores, k) for k in TABLE_KEYS}, "top5": scores.top5,
              "evaluated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     evaluations = dict(loaded_metrics.get("evaluations", {}))
     evaluations[Path(data).name] = entry

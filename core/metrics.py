@@ -70,6 +70,7 @@ class Scores:
     per_tag_ap: dict = field(default_factory=dict)  # tag -> average precision
     per_tag_roc_auc: dict = field(default_factory=dict)  # tag -> ROC-AUC
     per_tag_positives: dict = field(default_factory=dict)  # tag -> positive clips
+    top5: dict = field(default_factory=dict)  # top_k_figures on the scores a person is shown
 
     def table_row(self) -> tuple[float, ...]:
         return tuple(getattr(self, k) for k in TABLE_KEYS)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import torch
 
-from core.evaluate import evaluate_model, record_metrics, top5_on
+from core.evaluate import evaluate_model, record_metrics
 from core.metrics import Scores
 from core.model import count_parameters
 from core.modelcard import model_card, trained_on, training_tag_counts
-from core.modeldir import CARD, ModelInfo, load_model_dir, save_model_dir, write_metrics
+from core.modeldir import CARD, ModelInfo, load_model_dir, save_model_dir
 from core.patches import predict
 from core.thresholds import fit_thresholds, save_thresholds
 from core.train import load_best, load_run_config, load_sources, read_log
@@ -36,8 +36,7 @@ def export_run(run_dir: str | Path, out: str | Path, *, name: str = "compact", v
     tables: dict[str, Scores] = {label: evaluate_model(out, path) for label, path in evaluations.items()}
     for i, (label, path) in reversed(list(enumerate(evaluations.items()))):
         record_metrics(out, path, tables[label], primary=i == 0)
-    top5 = {label: top5_on(out, path) for label, path in evaluations.items()}
-    _record_top5(out, top5, evaluations)
+    top5 = {label: table.top5 for label, table in tables.items()}
     tagged = tag_examples(out, examples or [])
     card = model_card(info, cfg, best, read_log(run_dir), tables, top5, evaluations, tagged,
                       training_tag_counts(cfg), count_parameters(model), thresholds)
@@ -55,17 +54,6 @@ def calibrate_on_validation(model_dir: str | Path, cfg) -> tuple[str, ...]:
     save_thresholds(model_dir, th, loaded.vocabulary)
     return th.calibrated
 
-
-def _record_top5(model_dir: str | Path, top5: dict[str, dict], evaluations: dict[str, str]) -> None:
-    loaded = load_model_dir(model_dir)
-    metrics = dict(loaded.metrics)
-    for label, figures in top5.items():
-        entry = metrics.get("evaluations", {}).get(Path(evaluations[label]).name)
-        if entry is not None:
-            entry["top5"] = figures
-    if top5:
-        metrics["top5"] = next(iter(top5.values()))
-        write_metrics(model_dir, metrics)
 
 
 def tag_examples(model_dir: str | Path, paths: list[str]) -> list[tuple[str, list[tuple[str, float]]]]:

@@ -1,4 +1,5 @@
-"""`python -m core evaluate --model DIR --data TEST.h5 [--json]`: the course table on a test file."""
+"""`python -m core evaluate --model DIR --data TEST.h5 [--json]`: the course table on a test file,
+and how the top 5 tags a person is shown fare (hit rate, precision)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ def run(args) -> int:
     width = max(map(len, TABLE_HEADERS))
     for header, key in zip(TABLE_HEADERS, TABLE_KEYS, strict=True):
         print(f"{header:<{width}}  {getattr(scores, key):.4f}")
+    top5 = scores.top5
+    print(f"top-5 over {top5['clips']} labelled clips: hit rate {top5['hit_rate']:.3f}, "
+          f"precision {top5['precision']:.3f}")
     print("\nper-tag average precision (positives):")
     for tag, ap in sorted(scores.per_tag_ap.items(), key=lambda kv: -kv[1]):
         print(f"  {tag:<16} {ap:.3f}  ({scores.per_tag_positives[tag]})")

@@ -5,6 +5,7 @@ them into `ARCHIVE.d/`."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import struct
 import subprocess
@@ -48,12 +49,19 @@ def download(name: str, debs: Path) -> Path:
         return found[-1]
     if not shutil.which("apt-get"):
         raise FetchError(f"{name}: apt-get is not available; put {name}_*.deb into {debs} by hand")
-    done = subprocess.run(["apt-get", "download", "-q", name], cwd=debs, capture_output=True, text=True)
+    done = _apt_download(name, debs)
+    if done.returncode != 0 and os.geteuid() == 0:  # a fresh machine may have no package lists yet
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
+        done = _apt_download(name, debs)
     found = sorted(debs.glob(f"{name}_*.deb"))
     if done.returncode != 0 or not found:
         why = (done.stderr.strip().splitlines() or ["no .deb written"])[-1]
         raise FetchError(f"apt-get download {name} failed: {why} (run `apt-get update` first?)")
     return found[-1]
+
+
+def _apt_download(name: str, debs: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["apt-get", "download", "-q", name], cwd=debs, capture_output=True, text=True)
 
 
 def unpack_deb(deb: Path, folder: Path) -> None:
