@@ -142,6 +142,16 @@ def _data_lines(cfg, data: dict[str, str]) -> list[str]:
     return lines
 
 
+def _rendered_sources(pool_name: str) -> str:
+    from core.corpus.catalog import load_catalog
+
+    pool = load_catalog().pools.get(pool_name)
+    if pool is None:
+        return ""
+    return (f" (soundfonts {', '.join(pool.soundfonts)}; drum kits {', '.join(pool.drumkits)}; "
+            f"espeak-ng voices {', '.join(pool.voices)})")
+
+
 def _data_line(label: str, spec: str) -> str:
     from core.corpus.builder import read_corpus_info
 
@@ -151,6 +161,7 @@ def _data_line(label: str, spec: str) -> str:
     share = f", weight {weight:g}" if label == "training" and len(spec) != len(path) else ""
     if kind == "rendered":
         detail = f"{config['n']} rendered clips, pool `{config['pool']}`, seed {config['seed']}"
+        detail += _rendered_sources(config["pool"])
     elif kind == "recorded":
         detail = f"recorded pool `{config['pool']}` (packages in core/corpus/recordings.toml)"
         if config.get("variants"):
