@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import soxr
+
+from core.resample import resample
 
 SAMPLE_RATE = 22_000  # COALA loads at 22,000 Hz, not 22,050
 MAX_SECONDS = 60.0  # longer files are analysed over their first minute only
@@ -74,7 +75,7 @@ def to_mono_22k(data: np.ndarray, rate: int) -> np.ndarray:
     if not np.isfinite(data.sum()):  # one cheap pass; NaN/inf would poison the resampler
         data = np.nan_to_num(data, nan=0.0, posinf=1.0, neginf=-1.0)
     if rate != SAMPLE_RATE and data.size:
-        data = soxr.resample(data, rate, SAMPLE_RATE, quality="HQ")
+        data = resample(data, rate, SAMPLE_RATE)  # COALA's kaiser_fast, see core/resample.py
     return np.ascontiguousarray(data, dtype=np.float32)
 
 
