@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -119,8 +120,9 @@ def _read_ffmpeg(path: Path, max_seconds: float):
         raise UnsupportedFormatError(
             f"Format '{path.suffix.lower()}' needs ffmpeg, which is not installed "
             f"(supported without it: {', '.join(sorted(SOUNDFILE_EXTENSIONS))})")
+    # The file's own rate and channels, so the downmix and resampling are COALA's, not ffmpeg's.
     cmd = ["ffmpeg", "-nostdin", "-v", "error", "-t", str(max_seconds), "-i", str(path),
-           "-f", "f32le", "-ac", "1", "-ar", str(SAMPLE_RATE), "-"]
+           "-f", "wav", "-acodec", "pcm_f32le", "-"]
     try:
         out = subprocess.run(cmd, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=True)
     except subprocess.CalledProcessError as e:
@@ -128,8 +130,11 @@ def _read_ffmpeg(path: Path, max_seconds: float):
         raise AudioError(f"Failed to decode {path.name}: {msg[-1] if msg else 'ffmpeg failed'}") from e
     except subprocess.TimeoutExpired as e:
         raise AudioError(f"Decoding {path.name} took longer than {FFMPEG_TIMEOUT_S} s") from e
-    data = np.frombuffer(out.stdout, dtype=np.float32)
-    return data, SAMPLE_RATE, 1, _ffprobe_duration(path, default=len(data) / SAMPLE_RATE)
+    try:
+        data, rate = sf.read(io.BytesIO(out.stdout), dtype="float32", always_2d=True)
+    except Exception as e:
+        raise AudioError(f"Failed to decode {path.name}: ffmpeg gave no audio ({e})") from e
+    return data, rate, data.shape[1], _ffprobe_duration(path, default=len(data) / rate)
 
 
 def _ffprobe_duration(path: Path, default: float) -> float:
