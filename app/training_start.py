@@ -29,7 +29,8 @@ def _on_start() -> None:
                        val=s["training_new_val"] or None, preset=s["training_new_preset"],
                        epochs=int(s["training_new_epochs"]), batch_size=int(s["training_new_batch"]),
                        lr=float(s["training_new_lr"]), seed=int(s["training_new_seed"]),
-                       init_from=None if s["training_new_init"] == SCRATCH else s["training_new_init"])
+                       init_from=None if s["training_new_init"] == SCRATCH else s["training_new_init"],
+                       patience=int(s["training_new_patience"]))
     try:
         start_run(cfg, runs_dir())
     except LaunchError as e:
@@ -98,6 +99,9 @@ def start_form() -> None:
         b.number_input("Batch size", 2, 1024, 64, key="training_new_batch")
         a.number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.5f", key="training_new_lr")
         b.number_input("Seed", 0, 2**31 - 1, 0, key="training_new_seed")
+        a.number_input("Patience", 1, 500, LaunchConfig.patience, key="training_new_patience",
+                       help="Stop early after this many epochs without a better validation "
+                            "PR-AUC macro.")
         st.form_submit_button("Start training", on_click=_on_start, type="primary",
                               icon=":material/model_training:")
     message = st.session_state.pop("training_start_message", None)
