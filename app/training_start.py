@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from app.export_files import ExportFilters, export_to_path
-from app.resources import get_store
+from app.resources import get_store, open_store
 from app.settings import resolve_settings
 from app.text import escape_markdown
 from app.training_launch import LaunchConfig, LaunchError, data_files, start_run
@@ -72,8 +72,12 @@ def start_form() -> None:
     settings = resolve_settings()
     found = [str(p) for p in data_files(PROJECT_ROOT / "data", PROJECT_ROOT / "build",
                                         Path(settings.db_path).parent / "exports")]
+    _, problem = open_store(str(settings.db_path))
+    if problem:
+        st.error(f"The reviewed corrections cannot be exported: {escape_markdown(problem)}",
+                 icon=":material/error:")
     st.button("Use the reviewed corrections as training data", key="training_export_corrections",
-              on_click=_on_export_corrections, icon=":material/fact_check:",
+              on_click=_on_export_corrections, icon=":material/fact_check:", disabled=bool(problem),
               help="Exports every reviewed sound of the tag store as a COALA HDF5 file (patches "
                    "from the stored audio, labels with the corrections applied).")
     st.caption("Trains from scratch, or fine-tunes a model, on a COALA-layout HDF5 file: a corpus "
