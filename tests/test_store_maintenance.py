@@ -86,3 +86,18 @@ def test_backup_refuses_what_it_cannot_do_in_one_line(tmp_path, capsys, target):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and str(out) in err
     assert digest(db) == before
+
+
+def test_an_old_file_is_checked_and_backed_up_without_being_upgraded(tmp_path, capsys):
+    from tests.test_store_migrations import make_v1_file
+
+    db = tmp_path / "old.duckdb"
+    make_v1_file(db)
+    before = digest(db)
+    assert main(["store", "check", "--db", str(db)]) == 0
+    assert "schema version 1 (older: migrated to 2 on the next write)" in capsys.readouterr().out
+    out = tmp_path / "old-backup.duckdb"
+    assert main(["store", "backup", "--db", str(db), "--out", str(out)]) == 0
+    assert digest(db) == before  # neither opened it for writing
+    assert main(["store", "check", "--db", str(out)]) == 0
+    assert "schema version 1 (older" in capsys.readouterr().out

@@ -39,7 +39,9 @@ class StoreReport:
 
     def lines(self) -> list[str]:
         state = ("current" if self.schema_version == SCHEMA_VERSION else
-                 f"older: migrated to {SCHEMA_VERSION} on the next write")
+                 f"older: migrated to {SCHEMA_VERSION} on the next write"
+                 if self.schema_version < SCHEMA_VERSION else
+                 f"newer than this program, which knows up to {SCHEMA_VERSION}: upgrade it")
         out = [f"tag store {self.path}",
                f"schema version {self.schema_version} ({state})",
                "counts: " + ", ".join(f"{k} {v}" for k, v in self.counts.items()),
