@@ -178,3 +178,12 @@ def test_a_backup_onto_a_full_disk_says_so_and_leaves_nothing(full_disk, tmp_pat
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"could not write the backup {out}" in err
     assert sorted(p.name for p in db.parent.iterdir()) == ["filler", "tags.duckdb"]
+
+
+def test_a_missing_sound_is_a_store_error_too(tmp_path):
+    from core.store import SoundNotFoundError, StoreError
+
+    store = TagStore(good_store(tmp_path / "tags.duckdb", make_tone_file(tmp_path / "a.wav")))
+    with pytest.raises(StoreError, match="no sound with id 99") as caught:
+        store.get_sound(99)
+    assert isinstance(caught.value, SoundNotFoundError) and isinstance(caught.value, LookupError)
