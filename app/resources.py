@@ -10,7 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.modeldir import CONFIG, WEIGHTS, ModelNotFoundError
-from core.store import TagStore
+from core.store import StoreError, TagStore
 from core.tagger import Tagger
 
 
@@ -46,6 +46,14 @@ def no_model_message(model_dir: Path) -> str:
 
 @st.cache_resource(max_entries=4)
 def get_store(db_path: str) -> TagStore:
-    """The tag store; it opens short-lived connections itself, so one object serves all sessions."""
-    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    """The tag store; it opens short-lived connections itself, so one object serves all sessions.
+    A store that cannot be opened raises StoreError, and is not cached: fix it and reload."""
     return TagStore(path=db_path)
+
+
+def open_store(db_path: str) -> tuple[TagStore | None, str | None]:
+    """(the cached store, None), or (None, why not): the StoreError's one line, for st.error."""
+    try:
+        return get_store(db_path), None
+    except StoreError as e:
+        return None, str(e)

@@ -44,6 +44,7 @@ class LaunchConfig:
     lr: float = 1e-3  # Adam learning rate
     seed: int = 0  # weights, shuffling and the validation split
     init_from: str | None = None  # fine-tune this model directory (its preset wins); None: scratch
+    patience: int = 6  # stop after this many epochs without a better validation PR-AUC macro
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class LaunchPlaces:
 def train_command(cfg: LaunchConfig, run: Path) -> list[str]:
     cmd = [sys.executable, "-m", "core", "train", "--data", cfg.data, "--out", str(run),
            "--epochs", str(cfg.epochs), "--batch-size", str(cfg.batch_size), "--lr", str(cfg.lr),
-           "--seed", str(cfg.seed)]
+           "--seed", str(cfg.seed), "--patience", str(cfg.patience)]
     cmd += ["--init-from", cfg.init_from] if cfg.init_from else ["--preset", cfg.preset]
     return cmd + (["--val", cfg.val] if cfg.val else [])
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from app.export_files import ExportFilters, export_to_path
-from app.resources import get_store
+from app.resources import get_store, open_store
 from app.settings import resolve_settings
 from app.text import escape_markdown
 from app.training_launch import LaunchConfig, LaunchError, LaunchPlaces, data_files, start_run
@@ -38,7 +38,8 @@ def _on_start() -> None:
                        val=s["training_new_val"] or None, preset=s["training_new_preset"],
                        epochs=int(s["training_new_epochs"]), batch_size=int(s["training_new_batch"]),
                        lr=float(s["training_new_lr"]), seed=int(s["training_new_seed"]),
-                       init_from=None if s["training_new_init"] == SCRATCH else s["training_new_init"])
+                       init_from=None if s["training_new_init"] == SCRATCH else s["training_new_init"],
+                       patience=int(s["training_new_patience"]))
     try:
         start_run(cfg, launch_places())
     except LaunchError as e:
@@ -81,8 +82,12 @@ def _on_export_corrections() -> None:
 def start_form() -> None:
     places = launch_places()
     found = [str(p) for p in data_files(*places.data)]
+    _, problem = open_store(str(resolve_settings().db_path))
+    if problem:
+        st.error(f"The reviewed corrections cannot be exported: {escape_markdown(problem)}",
+                 icon=":material/error:")
     st.button("Use the reviewed corrections as training data", key="training_export_corrections",
-              on_click=_on_export_corrections, icon=":material/fact_check:",
+              on_click=_on_export_corrections, icon=":material/fact_check:", disabled=bool(problem),
               help="Exports every reviewed sound of the tag store as a COALA HDF5 file (patches "
                    "from the stored audio, labels with the corrections applied).")
     st.caption("Trains from scratch, or fine-tunes a model, on a COALA-layout HDF5 file: a corpus "
@@ -108,6 +113,9 @@ def start_form() -> None:
         b.number_input("Batch size", 2, 1024, 64, key="training_new_batch")
         a.number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.5f", key="training_new_lr")
         b.number_input("Seed", 0, 2**31 - 1, 0, key="training_new_seed")
+        a.number_input("Patience", 1, 500, LaunchConfig.patience, key="training_new_patience",
+                       help="Stop early after this many epochs without a better validation "
+                            "PR-AUC macro.")
         st.form_submit_button("Start training", on_click=_on_start, type="primary",
                               icon=":material/model_training:")
     message = st.session_state.pop("training_start_message", None)

@@ -13,6 +13,7 @@ COMMANDS = {
     "features": ("features", "write the scaled (96 mel x 96 time) float32 patch"),
     "label": ("label", "add, remove or confirm tags of a stored sound; undo"),
     "export": ("export", "export labels (csv, jsonl, parquet, coala-h5)"),
+    "store": ("store", "check the tag store file, or back it up"),
     "feed": ("feed", "fetch the newest Freesound sounds (or a folder), tag, store"),
     "corpus": ("corpus", "render a labelled training corpus (COALA HDF5 layout)"),
     "recorded": ("recorded", "fetch Debian data packages and build the corpus of real recordings"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import soxr
+
+from core.resample import resample
 
 SAMPLE_RATE = 22_000  # COALA loads at 22,000 Hz, not 22,050
 MAX_SECONDS = 60.0  # longer files are analysed over their first minute only
@@ -74,7 +76,7 @@ def to_mono_22k(data: np.ndarray, rate: int) -> np.ndarray:
     if not np.isfinite(data.sum()):  # one cheap pass; NaN/inf would poison the resampler
         data = np.nan_to_num(data, nan=0.0, posinf=1.0, neginf=-1.0)
     if rate != SAMPLE_RATE and data.size:
-        data = soxr.resample(data, rate, SAMPLE_RATE, quality="HQ")
+        data = resample(data, rate, SAMPLE_RATE)  # COALA's kaiser_fast, see core/resample.py
     return np.ascontiguousarray(data, dtype=np.float32)
 
 
@@ -118,8 +120,9 @@ def _read_ffmpeg(path: Path, max_seconds: float):
         raise UnsupportedFormatError(
             f"Format '{path.suffix.lower()}' needs ffmpeg, which is not installed "
             f"(supported without it: {', '.join(sorted(SOUNDFILE_EXTENSIONS))})")
+    # The file's own rate and channels, so the downmix and resampling are COALA's, not ffmpeg's.
     cmd = ["ffmpeg", "-nostdin", "-v", "error", "-t", str(max_seconds), "-i", str(path),
-           "-f", "f32le", "-ac", "1", "-ar", str(SAMPLE_RATE), "-"]
+           "-f", "wav", "-acodec", "pcm_f32le", "-"]
     try:
         out = subprocess.run(cmd, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=True)
     except subprocess.CalledProcessError as e:
@@ -127,8 +130,11 @@ def _read_ffmpeg(path: Path, max_seconds: float):
         raise AudioError(f"Failed to decode {path.name}: {msg[-1] if msg else 'ffmpeg failed'}") from e
     except subprocess.TimeoutExpired as e:
         raise AudioError(f"Decoding {path.name} took longer than {FFMPEG_TIMEOUT_S} s") from e
-    data = np.frombuffer(out.stdout, dtype=np.float32)
-    return data, SAMPLE_RATE, 1, _ffprobe_duration(path, default=len(data) / SAMPLE_RATE)
+    try:
+        data, rate = sf.read(io.BytesIO(out.stdout), dtype="float32", always_2d=True)
+    except Exception as e:
+        raise AudioError(f"Failed to decode {path.name}: ffmpeg gave no audio ({e})") from e
+    return data, rate, data.shape[1], _ffprobe_duration(path, default=len(data) / rate)
 
 
 def _ffprobe_duration(path: Path, default: float) -> float:

@@ -16,7 +16,7 @@ from app.export_files import (
     file_name,
     preview,
 )
-from app.resources import get_store
+from app.resources import open_store
 from app.settings import resolve_settings
 from app.text import escape_markdown
 from app.ui import threshold_slider
@@ -113,7 +113,11 @@ def write_file(store, fmt: str, filters: ExportFilters, target: Path) -> None:
 st.title("Export")
 st.session_state.setdefault("threshold", 0.5)  # app/main.py sets it; a page run alone needs it too
 settings = resolve_settings()
-store = get_store(str(settings.db_path))
+store, problem = open_store(str(settings.db_path))
+if store is None:
+    st.error(f"Nothing can be exported while the tag store cannot be opened: "
+             f"{escape_markdown(problem)}", icon=":material/error:")
+    st.stop()
 st.caption(f"Labels from the tag store `{settings.db_path}`: the model's tags at the threshold, "
            "with every correction applied (removed tags left out, added tags kept).")
 fmt = st.radio("Format", list(FORMATS), key="export_format", horizontal=True)

@@ -6,7 +6,7 @@ import hashlib
 
 import streamlit as st
 
-from app.resources import get_store, get_tagger
+from app.resources import get_tagger, open_store
 from app.settings import resolve_settings
 from app.spectrogram import compute_spectrogram, spectrogram_png
 from app.tag_editor import tag_editor
@@ -38,6 +38,10 @@ tagger, problem = get_tagger(settings.model_dir)
 if tagger is None:
     st.warning(problem, icon=":material/warning:")
     st.stop()
+store, store_problem = open_store(str(settings.db_path))
+if store is None:
+    st.error(f"Uploads are tagged, but cannot be kept in the library: "
+             f"{escape_markdown(store_problem)}", icon=":material/error:")
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -65,7 +69,6 @@ def top_tags(a: UploadAnalysis, threshold: float) -> None:
 
 def keep_or_edit(a: UploadAnalysis, data: bytes, threshold: float) -> None:
     """Not kept yet: the top tags and a button to keep it. Kept: its tags, to correct."""
-    store = get_store(str(settings.db_path))
     kept = store.find_sound(a.sha256)
     if kept is not None:
         st.success(f"In the library as sound #{kept.id}: corrections are saved at once.",
@@ -94,9 +97,13 @@ def show_upload(upload, a: UploadAnalysis, threshold: float) -> None:
             st.caption(analysed_part(a))
         with right:
             try:
-                keep_or_edit(a, upload.getvalue(), threshold)
+                if store is None:
+                    top_tags(a, threshold)
+                else:
+                    keep_or_edit(a, upload.getvalue(), threshold)
             except (StoreError, OSError) as e:
                 st.error(f"The library could not be updated: {escape_markdown(e)}")
+                top_tags(a, threshold)
 
 
 drop, tune = st.columns([3, 1], vertical_alignment="top")

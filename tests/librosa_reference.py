@@ -8,8 +8,9 @@ import numpy as np
 from core.features import default_scaler, seed_for
 
 
-def reference_patch(path: str, max_seconds: float = 60.0) -> np.ndarray:
-    y, _ = librosa.load(path, sr=22000, mono=True, duration=max_seconds, res_type="soxr_hq")
+def reference_patch(path: str, max_seconds: float = 60.0, res_type: str = "kaiser_fast") -> np.ndarray:
+    """COALA's steps 1-6; res_type "kaiser_fast" is COALA's resampling (resampy)."""
+    y, _ = librosa.load(path, sr=22000, mono=True, duration=max_seconds, res_type=res_type)
     if len(y) < 220000:
         noise = np.random.default_rng(seed_for(y)).random(220000, dtype=np.float32) * np.float32(5e-4)
         noise[: len(y)] += y

@@ -246,14 +246,19 @@ def test_a_run_started_from_the_page_trains_in_its_own_process(env, tmp_path):
 
 
 def test_stop_interrupts_the_training_process(env, tmp_path):
+    """The run cannot end by itself before Stop: early stopping would need 500 epochs without a
+    better validation PR-AUC (the tiny corpus reaches 1.0 within 2 epochs, so with the default
+    patience of 6 a busy machine finished it before the click), and 500 epochs take minutes."""
     runs, _ = env
     data = tiny_corpus(tmp_path / "exports" / "tiny.h5")
     at = run_page()
     at.selectbox(key="training_new_data").set_value(str(data))
     at.text_input(key="training_new_name").input("to-stop")
     at.number_input(key="training_new_epochs").set_value(500)
+    at.number_input(key="training_new_patience").set_value(500)
     next(b for b in at.button if b.label == "Start training").click().run()
     run = runs / "to-stop"
+    assert "--patience 500" in (run / "train.out").read_text()
     deadline = time.monotonic() + RUN_DEADLINE_S
     while not read_log(run) and process_alive(run) and time.monotonic() < deadline:
         time.sleep(0.5)  # until the trainer has started and written its first record
@@ -311,6 +316,7 @@ def test_a_fine_tuning_run_is_started_from_the_chosen_model(tmp_path):
                           tmp_path / "b")
     assert scratch[scratch.index("--preset") + 1] == "course" and "--init-from" not in scratch
     assert tuned[tuned.index("--init-from") + 1] == "models/x"
+    assert scratch[scratch.index("--patience") + 1] == "6"
     assert "--preset" not in tuned  # the model's own size is kept
 
 

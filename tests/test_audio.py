@@ -37,6 +37,22 @@ def test_ffmpeg_formats(tmp_path):
     assert abs(a.duration_s - 1.5) < 0.1 and np.isfinite(a.samples).all()
 
 
+def test_ffmpeg_formats_are_downmixed_and_resampled_as_coala_did(tmp_path):
+    """ffmpeg only decodes; the mono downmix and kaiser_fast resampling are the same as for wav."""
+    librosa = pytest.importorskip("librosa")
+    wav = make_tone_file(tmp_path / "t.wav", 1.5, rate=48_000, channels=2)
+    m4a, pcm = tmp_path / "t.m4a", tmp_path / "decoded.wav"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(wav), str(m4a)], check=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(m4a), "-acodec", "pcm_f32le", str(pcm)],
+                   check=True)
+    native, rate = sf.read(pcm, dtype="float32")
+    expected = librosa.resample(native.mean(axis=1), orig_sr=rate, target_sr=SAMPLE_RATE,
+                                res_type="kaiser_fast")
+    a = load_audio(m4a)
+    assert (a.source_rate, a.channels) == (48_000, 2)
+    np.testing.assert_allclose(a.samples, expected, atol=1e-5)
+
+
 def test_ffmpeg_format_without_ffmpeg_names_the_format(tmp_path, monkeypatch):
     f = tmp_path / "t.m4a"
     f.write_bytes(b"\x00\x00\x00\x18ftypM4A " + bytes(200))

@@ -47,6 +47,7 @@ def test_a_voice_the_corpus_never_used_is_speech(tagger, tmp_path):
 
 # Real recordings from minetest-data (CC-BY-SA-3.0), a package of the recorded corpus's test pool:
 # never trained on. `make test` installs it (12 MB). Each case: the tags a person would accept.
+MIN_RECORDING_HITS = 8  # of the 11 recordings below
 MINETEST = Path("/usr/share/games/minetest/games/minetest_game/mods")
 RECORDINGS = {
     "default/sounds/default_gravel_footstep.1.ogg": {"footstep", "step", "walk", "walking", "gravel"},

@@ -41,16 +41,29 @@ def test_log_mel_equals_librosa_on_padded_clip():
 
 
 @pytest.mark.parametrize("seconds,rate,channels,ext", [
-    (0.25, 44_100, 1, ".wav"), (3.0, 48_000, 2, ".flac"), (9.9, 8_000, 1, ".wav"),
-    (10.0, 22_050, 1, ".wav"), (14.5, 44_100, 2, ".ogg"), (4.0, 16_000, 6, ".wav"),
+    (0.25, 44_100, 1, ".wav"), (10.0, 44_100, 2, ".ogg"), (14.5, 44_100, 2, ".ogg"),
+    (3.0, 48_000, 2, ".flac"), (6.0, 48_000, 1, ".ogg"), (9.9, 8_000, 1, ".wav"),
+    (5.0, 8_000, 2, ".wav"), (4.0, 16_000, 6, ".wav"), (12.0, 16_000, 1, ".flac"),
+    (10.0, 22_050, 1, ".wav"), (3.0, 96_000, 2, ".flac"),
 ])
 def test_patch_matches_librosa_reference(tmp_path, seconds, rate, channels, ext):
+    """librosa.load with res_type='kaiser_fast', as COALA loaded its sounds, then steps 2-6."""
     path = make_tone_file(tmp_path / f"clip{ext}", seconds, rate, freq=330.0, channels=channels)
     ours = patch_for(load_audio(path).samples)
     ref = reference_patch(str(path))
     assert ours.shape == (96, 96) and ours.dtype == np.float32
+    assert np.corrcoef(ours.ravel(), ref.ravel())[0, 1] > 0.999
     assert np.abs(ours - ref).max() < TOLERANCE
     assert ours.min() >= 0.0
+
+
+@pytest.mark.parametrize("rate,ext", [(44_100, ".ogg"), (48_000, ".flac")])
+def test_reference_tells_another_resampler_apart(tmp_path, rate, ext):
+    """The parity test can fail: soxr's steeper filter (the old loader) moves the top mel bands
+    by more than 0.01 on the scaled patch."""
+    path = make_tone_file(tmp_path / f"clip{ext}", 10.0, rate, freq=330.0, channels=2)
+    ours = patch_for(load_audio(path).samples)
+    assert np.abs(ours - reference_patch(str(path), res_type="soxr_hq")).max() > 0.01
 
 
 def test_same_audio_gives_same_patch_and_noise_differs_between_inputs():

@@ -44,3 +44,15 @@ def test_every_command_is_listed_and_tag_stays_light():
     heavy = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
                            check=True).stdout.strip()
     assert heavy == "[]"
+
+
+def test_tagging_loads_no_reference_resampler():
+    """COALA's resampling is core/resample.py: tagging never pays numba's import and JIT."""
+    import subprocess
+    import sys
+
+    code = ("import sys, core.tagger, core.audio; "
+            "print(sorted(m for m in ('numba', 'resampy', 'librosa', 'soxr') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=CORE.parent, check=True).stdout.strip()
+    assert loaded == "[]"

@@ -60,9 +60,10 @@ def run(args: argparse.Namespace) -> int:
             since_filter(args.since)  # a bad value fails before anything is loaded
         key = None if folder else resolve_api_key(None)
         store = TagStore(args.db)
+        n = store.count_sounds() if args.if_empty else 0
     except (ValueError, FreesoundError, StoreError) as e:
         return fail(str(e))
-    if args.if_empty and (n := store.count_sounds()):
+    if n:
         print(f"{store.path} already holds {n} sounds; nothing loaded")
         return 0
     try:

@@ -38,15 +38,29 @@ def run(args) -> int:
         tagger = Tagger(args.model, args.device)
     except ModelNotFoundError as e:
         return fail(str(e))
-    store = None
+    store, store_errors = None, ()
     if args.db or os.environ.get("TAGGER_DB"):
         from core.store import StoreError, TagStore  # duckdb only when storing is asked for
+        store_errors = (StoreError,)
         try:
             store = TagStore(args.db)
         except StoreError as e:
             return fail(str(e))
-    failed = 0
     progress = tqdm(total=len(paths), unit="file", disable=len(paths) < 2, file=sys.stderr)
+    try:
+        failed = _tag_all(tagger, paths, args, store, progress)
+    except store_errors as e:  # the store failed mid-run (disk full, held): what is stored stays
+        return fail(str(e))
+    finally:
+        progress.close()
+    if failed:
+        print(f"{failed} of {len(paths)} files could not be tagged", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _tag_all(tagger: Tagger, paths: list[Path], args, store, progress) -> int:
+    """Tag, store (when asked) and print each file; returns how many could not be tagged."""
+    failed = 0
     top_k = max(args.top, STORE_TOP_K) if store else args.top
     for result in tagger.tag_files(paths, top_k=top_k):
         failed += not result.ok
@@ -54,10 +68,7 @@ def run(args) -> int:
         emit(dataclasses.replace(result, tags=result.tags[:args.top]), tagger.model_label,
              args.json, sound_id)
         progress.update()
-    progress.close()
-    if failed:
-        print(f"{failed} of {len(paths)} files could not be tagged", file=sys.stderr)
-    return 1 if failed else 0
+    return failed
 
 
 def store_result(store, result: TagResult, model: str) -> int:

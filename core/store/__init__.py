@@ -6,7 +6,14 @@
     store.label(sound_id, add=["bass"], user="ana")   # stored as the vocabulary's `bas`
 """
 
-from core.store.connection import RetryPolicy, StoreBusyError, StoreError
+from core.store.connection import (
+    RetryPolicy,
+    StoreBusyError,
+    StoreCorruptError,
+    StoreError,
+    StoreFullError,
+    StoreReadOnlyError,
+)
 from core.store.models import (
     Correction,
     LabelRequest,
@@ -24,6 +31,7 @@ from core.store.writes import SoundNotFoundError
 __all__ = [
     "SCHEMA_VERSION", "Correction", "LabelRequest", "LabelResult", "RetryPolicy",
     "SchemaVersionError", "Sound", "SoundInfo", "SoundLabels", "SoundNotFoundError",
-    "SoundQuery", "SoundRow", "StoreBusyError", "StoreError", "TagStore", "default_db_path",
+    "SoundQuery", "SoundRow", "StoreBusyError", "StoreCorruptError", "StoreError", "StoreFullError",
+    "StoreReadOnlyError", "TagStore", "default_db_path",
     "file_hash",
 ]

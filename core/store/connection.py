@@ -15,6 +15,7 @@ other process out. So nothing here keeps a file open between operations:
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import random
@@ -33,11 +34,51 @@ log = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
-    """Base class of the tag store's errors."""
+    """Base class of the tag store's errors: one line that names the file and says what to do."""
 
 
 class StoreBusyError(StoreError):
     """The database stayed locked by another process (or kept conflicting) past the deadline."""
+
+
+class StoreCorruptError(StoreError):
+    """The file is damaged, or is not a DuckDB database at all."""
+
+
+class StoreReadOnlyError(StoreError):
+    """The file (or its folder) cannot be written: read-only, immutable, or another user's."""
+
+
+class StoreFullError(StoreError):
+    """The disk that holds the file is full."""
+
+
+_DENIED = ("permission denied", "operation not permitted", "read-only file system")
+_DENIED_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def file_fault(path: str | Path, error: BaseException) -> StoreError | None:
+    """The StoreError for a fault of the file itself (damaged, not DuckDB, not writable, disk
+    full); None for anything else (a busy lock, a bad query), which the caller handles."""
+    detail = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
+    low, code = detail.lower(), getattr(error, "errno", None)
+    if "no space left" in low or code == errno.ENOSPC:
+        return StoreFullError(f"the disk holding the tag store {path} is full ({detail}); nothing "
+                              "was written: free some space and try again")
+    if any(text in low for text in _DENIED) or code in _DENIED_ERRNOS:
+        return StoreReadOnlyError(
+            f"the tag store {path} cannot be written ({detail}): check the permissions of the "
+            "file and its folder (ls -l; lsattr shows an immutable flag), or choose another file "
+            "with --db or TAGGER_DB")
+    if "not a valid duckdb database" in low:
+        return StoreCorruptError(
+            f"{path} is not a tag store (not a DuckDB database file): check that --db or "
+            "TAGGER_DB names the right file, or restore the store from a backup")
+    if "corrupt" in low or isinstance(error, duckdb.SerializationException):
+        return StoreCorruptError(
+            f"the tag store {path} is damaged ({detail}): restore it from a backup (made with "
+            "`python -m core store backup`), or move it aside to start a new, empty store")
+    return None
 
 
 @dataclass(frozen=True)
@@ -108,9 +149,10 @@ class _Attachment:
     _registry: dict[str, _Attachment] = {}
     _registry_lock = threading.Lock()
 
-    def __init__(self, path: str, number: int):
+    def __init__(self, path: str, number: int, read_only: bool = False):
         self.path = path
         self.alias = f"tagstore_{number}"  # generated here, never from input: safe in SQL text
+        self.options = " (READ_ONLY)" if read_only else ""
         self.users = 0
         self.attached = False
         self.attached_since = 0.0
@@ -120,11 +162,12 @@ class _Attachment:
         self.write_lock = threading.Lock()  # one writer at a time in this process
 
     @classmethod
-    def for_path(cls, path: str) -> _Attachment:
+    def for_path(cls, path: str, read_only: bool = False) -> _Attachment:
         with cls._registry_lock:
-            if path not in cls._registry:
-                cls._registry[path] = cls(path, len(cls._registry) + 1)
-            return cls._registry[path]
+            key = f"{path}{' (read-only)' if read_only else ''}"
+            if key not in cls._registry:
+                cls._registry[key] = cls(path, len(cls._registry) + 1, read_only)
+            return cls._registry[key]
 
     def acquire(self, deadline: float) -> bool:
         """Join (or start) the attachment; False when `deadline` passed while waiting."""
@@ -138,7 +181,7 @@ class _Attachment:
                     self.users += 1
                     return True
                 if not self.attached and now >= self.reopen_after:
-                    self._execute(f"ATTACH ? AS {self.alias}", [self.path])  # may raise: retried
+                    self._execute(f"ATTACH ? AS {self.alias}{self.options}", [self.path])  # may raise
                     self.attached, self.attached_since, self.users = True, now, 1
                     return True
                 if now >= deadline:
@@ -174,10 +217,10 @@ class _Attachment:
 class Database:
     """Runs functions of a cursor inside one transaction on a DuckDB file, with retries."""
 
-    def __init__(self, path: str | Path, policy: RetryPolicy | None = None):
+    def __init__(self, path: str | Path, policy: RetryPolicy | None = None, read_only: bool = False):
         self.path = str(Path(path).resolve())
         self.policy = policy or RetryPolicy()
-        self._attachment = _Attachment.for_path(self.path)
+        self._attachment = _Attachment.for_path(self.path, read_only)
 
     def read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         return self._run(fn, write=False)
@@ -193,21 +236,26 @@ class Database:
                 with self._writer(deadline) if write else _nothing():
                     return self._once(fn, deadline)
             except duckdb.Error as e:
+                if fault := file_fault(self.path, e):
+                    raise fault from e
                 if not is_retryable(e):
                     raise
                 if time.monotonic() >= deadline:
-                    raise self._busy(f"another process holds it, or writes kept conflicting: {e}"
-                                     ) from e
+                    raise self._busy(e) from e
             time.sleep(min(self.policy.delay(attempt), max(0.0, deadline - time.monotonic())))
             attempt += 1
 
-    def _busy(self, why: str) -> StoreBusyError:
-        return StoreBusyError(f"{self.path} stayed busy for {self.policy.deadline_s:g} s ({why})")
+    def _busy(self, why: object) -> StoreBusyError:
+        why = str(why).splitlines()[0] if str(why) else "locked"
+        return StoreBusyError(
+            f"the tag store {self.path} stayed busy for {self.policy.deadline_s:g} s: another "
+            f"program has it open (the app, a feed job, a DuckDB shell?); close it or wait for it "
+            f"to finish, then try again ({why})")
 
     @contextmanager
     def _writer(self, deadline: float):
         if not self._attachment.write_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            raise self._busy("other writers in this process")
+            raise self._busy("other writers in this process kept it")
         try:
             yield
         finally:
@@ -215,7 +263,7 @@ class Database:
 
     def _once(self, fn: Callable[[duckdb.DuckDBPyConnection], T], deadline: float) -> T:
         if not self._attachment.acquire(deadline):
-            raise self._busy("this process kept it busy")
+            raise self._busy("this process kept it")
         try:
             cursor = new_cursor()
             try:

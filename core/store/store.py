@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from core.store import queries, writes
-from core.store.connection import Database, RetryPolicy, fetch_one
+from core.store.connection import Database, RetryPolicy, StoreError, fetch_one, file_fault
 from core.store.labels import labels_from_row
 from core.store.models import (
     ACTIONS,
@@ -58,7 +58,10 @@ class TagStore:
 
     def __init__(self, path: str | Path | None = None, policy: RetryPolicy | None = None):
         self.path = Path(path) if path else default_db_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise file_fault(self.path, e) or StoreError(f"{self.path}: {e}") from e
         self._db = Database(self.path, policy)
         self.schema_version = self._db.write(migrate)
 

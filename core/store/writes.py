@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import duckdb
 import pyarrow as pa
 
-from core.store.connection import fetch_one
+from core.store.connection import StoreError, fetch_one
 from core.store.models import SoundInfo
 from core.store.queries import LAST_UNDOABLE_BATCH
 
@@ -41,7 +41,7 @@ EPOCH = datetime(1970, 1, 1)
 MICROSECOND = timedelta(microseconds=1)
 
 
-class SoundNotFoundError(LookupError):
+class SoundNotFoundError(StoreError, LookupError):
     """No sound with that id (or path, or hash) in the store."""
 
 
