@@ -12,11 +12,13 @@ import numpy as np
 import pytest
 
 from core.corpus.synth import GENERATORS
+from core.dataset import read_coala
 from core.evaluate import evaluate_model
 from core.metrics import TABLE_KEYS
 from core.modeldir import load_model_dir
 from core.tagger import Tagger
 from core.train import TrainConfig, train
+from core.vocabulary import load_vocabulary
 from tests.audio_factory import write_audio
 from tests.corpus_factory import TINY_TAGS, build_tiny, tiny_catalog
 
@@ -73,9 +75,12 @@ def test_model_card_says_what_it_learned_from_and_shows_the_test_table(exported)
 
 def test_export_calibrates_thresholds_on_the_runs_validation_data(exported, run):
     thresholds = json.loads((exported / "thresholds.json").read_text())
-    assert thresholds["source"] == str(run["val"]) and thresholds["tags"]
-    assert set(thresholds["tags"]) <= set(TINY_TAGS)
-    assert all(0.02 <= t <= 0.98 for t in thresholds["tags"].values())
+    assert thresholds["source"] == str(run["val"]) and thresholds["min_positives"] == 30
+    val = read_coala(run["val"])
+    vocabulary = load_vocabulary()
+    enough = {vocabulary[i] for i in np.flatnonzero(val.labels.sum(axis=0) >= 30)}
+    assert set(thresholds["tags"]) == enough and enough <= set(TINY_TAGS)
+    assert all(0.1 <= t <= 0.9 for t in thresholds["tags"].values())
     assert load_model_dir(exported).thresholds is not None
     metrics = json.loads((exported / "metrics.json").read_text())
     assert 0 <= metrics["top5"]["hit_rate"] <= 1 and metrics["top5"]["clips"] == 48
