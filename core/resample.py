@@ -59,6 +59,7 @@ def resample(x: np.ndarray, sr_orig: int, sr_new: int) -> np.ndarray:
     n_out = int(len(x) * float(sr_new) / float(sr_orig))  # resampy's own length
     if n_out < 1:
         return y
+    _blas_on_one_thread()
     plan = _plan(int(sr_orig), int(sr_new))
     rows = -(-n_out // plan.den)  # outputs per phase, rounded up
     groups, span, per = plan.taps.shape
@@ -70,6 +71,18 @@ def resample(x: np.ndarray, sr_orig: int, sr_new: int) -> np.ndarray:
     y[:n_out] = by_phase[:, :plan.den].reshape(-1)[:n_out]
     _redo_rounded_down(y, padded, n_out, plan)
     return y
+
+
+@lru_cache(maxsize=1)
+def _blas_on_one_thread() -> None:
+    """numpy's BLAS on one thread for the process, from the first resampling on. Its products then
+    add up in the same order in every process, so a file gives the same patch bit for bit
+    whichever command computes it (with two threads the sums differ by 1e-7), and its threads no
+    longer spin against the tagger's worker threads (that doubled the CPU time of a warm 10-s ogg
+    on a busy machine)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
 
 
 def _windows(padded: np.ndarray, first: int, rows: int, width: int, hop: int) -> np.ndarray:
