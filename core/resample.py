@@ -25,6 +25,7 @@ KAISER_FAST_ROLLOFF = 0.8682120388377784  # cut-off, as a fraction of the lower 
 KAISER_FAST_BETA = 9.903224388127958  # Kaiser window shape
 TABLE_SIZE = KAISER_FAST_ZEROS * KAISER_FAST_PRECISION + 1  # 12,289: the right wing
 EXTRA_READ = 1.0  # phases share a product while it reads at most this much more than their taps
+ROWS_PER_PRODUCT = 4_096  # outputs per phase in one product: copies stay under 8 MB
 MANY_PHASES = 2_000  # rates sharing few factors with the target (44,101 Hz: 22,000 phases)
 
 
@@ -59,17 +60,33 @@ def resample(x: np.ndarray, sr_orig: int, sr_new: int) -> np.ndarray:
     n_out = int(len(x) * float(sr_new) / float(sr_orig))  # resampy's own length
     if n_out < 1:
         return y
+    _blas_on_one_thread()
     plan = _plan(int(sr_orig), int(sr_new))
     rows = -(-n_out // plan.den)  # outputs per phase, rounded up
     groups, span, per = plan.taps.shape
     padded = np.zeros(plan.wing - 1 + (rows + 1) * plan.num + span, np.float32)
     padded[plan.wing - 1: plan.wing - 1 + len(x)] = x  # padded[i + wing - 1] = x[i]
     by_phase = np.empty((rows, groups * per), np.float32)  # (output // den, output % den)
-    for g, start in enumerate(plan.starts):
-        by_phase[:, g * per:(g + 1) * per] = _windows(padded, start, rows, span, plan.num) @ plan.taps[g]
+    for first in range(0, rows, ROWS_PER_PRODUCT):  # bounds the copies of overlapping windows
+        block = by_phase[first:first + ROWS_PER_PRODUCT]
+        for g, start in enumerate(plan.starts):
+            windows = _windows(padded, start + first * plan.num, len(block), span, plan.num)
+            block[:, g * per:(g + 1) * per] = windows @ plan.taps[g]
     y[:n_out] = by_phase[:, :plan.den].reshape(-1)[:n_out]
     _redo_rounded_down(y, padded, n_out, plan)
     return y
+
+
+@lru_cache(maxsize=1)
+def _blas_on_one_thread() -> None:
+    """numpy's BLAS on one thread for the process, from the first resampling on. Its products then
+    add up in the same order in every process, so a file gives the same patch bit for bit
+    whichever command computes it (with two threads the sums differ by 1e-7), and its threads no
+    longer spin against the tagger's worker threads (that doubled the CPU time of a warm 10-s ogg
+    on a busy machine)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
 
 
 def _windows(padded: np.ndarray, first: int, rows: int, width: int, hop: int) -> np.ndarray:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
 
 from core.audio import AudioError, DecodedAudio, load_audio, to_mono_22k
 from core.features import extract_patches
@@ -62,9 +61,8 @@ class Tagger:
     extracts its patch with one torch thread, and the model scores the patches in batches.
     torch's intra-op threads on top of that would oversubscribe the cores: on 2 cores they
     took the p95 latency of one 10-s ogg from 24 ms to 134 ms and folder throughput from
-    64 to 46 clips/s (see the README's Performance section). numpy's BLAS threads (the
-    resampler's products) are held to one for the same reason: left at two, their spinning
-    doubled the CPU time of a warm 10-s ogg on a busy machine.
+    64 to 46 clips/s (see the README's Performance section). numpy's BLAS (the resampler's
+    products) is held to one thread by core/resample.py itself.
     """
 
     def __init__(self, model_dir: str | Path | None = None, device: str = "auto"):
@@ -72,7 +70,6 @@ class Tagger:
         self.loaded: LoadedModel = load_model_dir(model_dir, self.device)
         self.vocabulary = self.loaded.vocabulary
         torch.set_num_threads(1)
-        threadpool_limits(1, user_api="blas")
 
     @property
     def model_label(self) -> str:

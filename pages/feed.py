@@ -11,6 +11,7 @@ from app.feed_panel import fetch_panel
 from app.resources import get_store
 from app.settings import resolve_settings
 from app.tag_editor import seed_labels, tag_editor, vocabulary_options
+from app.text import escape_markdown
 from app.ui import audio_player, sound_header, stored_spectrogram, threshold_slider
 from core.store import Sound, SoundQuery, SoundRow, StoreError, TagStore
 
@@ -89,4 +90,4 @@ try:
     fetch_panel(store, settings)
     sound_list(store)
 except StoreError as e:
-    st.error(f"The tag store at `{settings.db_path}` is unavailable: {e}")
+    st.error(f"The tag store is unavailable: {escape_markdown(e)}", icon=":material/error:")

@@ -10,6 +10,7 @@ from app.access import is_loopback, listen_address, login_configured
 from app.navigation import page
 from app.resources import get_store, get_tagger
 from app.settings import KEY_HOW_TO, resolve_settings
+from app.text import escape_markdown
 from app.ui import bind_shared, store_shared
 from core.metrics import TABLE_KEYS
 from core.store import StoreError
@@ -44,7 +45,7 @@ def store_counts() -> None:
     try:
         stats = get_store(str(settings.db_path)).stats()
     except (StoreError, OSError) as e:
-        st.error(f"The tag store at `{settings.db_path}` cannot be opened: {e}")
+        st.error(f"The tag store cannot be opened: {escape_markdown(e)}", icon=":material/error:")
         return
     sounds, reviewed = stats["sounds"], stats["reviewed"]
     cols = st.columns(4)

@@ -9,7 +9,7 @@ import pytest
 
 from tests.app_fixtures import open_page, plain, point_app_at
 from tests.audio_factory import make_tone_file
-from tests.test_store_faults import corrupt, good_store
+from tests.store_files import corrupt, good_store
 
 PAGES = ["home", "feed", "upload", "training", "export"]
 

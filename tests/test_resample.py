@@ -48,3 +48,25 @@ def test_same_rate_and_tiny_inputs():
     np.testing.assert_allclose(resample(x[:3], 8_000, 22_000),
                                librosa.resample(x[:3], orig_sr=8_000, target_sr=22_000,
                                                 res_type="kaiser_fast"), atol=2e-6)
+
+
+def test_every_process_gets_the_same_samples_bit_for_bit(tmp_path):
+    """BLAS's thread count changes the order of its sums: resample holds it to one thread, so
+    processes started with one or with two BLAS threads give the same samples."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    code = ("import sys, numpy as np; from core.resample import resample; "
+            "x = np.load(sys.argv[1]); np.save(sys.argv[2], resample(x, int(sys.argv[3]), 22000))")
+    for rate in (44_100, 48_000):
+        x = noise(3.0, rate, seed=7)
+        np.save(tmp_path / "x.npy", x)
+        for threads in ("1", "2"):
+            subprocess.run([sys.executable, "-c", code, tmp_path / "x.npy",
+                            tmp_path / f"y{threads}.npy", str(rate)], check=True, cwd=root,
+                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root),
+                                "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads})
+        np.testing.assert_array_equal(np.load(tmp_path / "y1.npy"), np.load(tmp_path / "y2.npy"))
+        np.testing.assert_array_equal(np.load(tmp_path / "y1.npy"), resample(x, rate, 22_000))

@@ -9,9 +9,7 @@ real 4 MB tmpfs (root only: skipped elsewhere).
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,43 +17,12 @@ from pathlib import Path
 import pytest
 
 from core.__main__ import main
-from core.store import SoundInfo, TagStore, connection
+from core.store import TagStore, connection
 from tests.audio_factory import make_tone_file
+from tests.store_files import corrupt, digest, good_store, make_read_only, undo_read_only
 from tests.test_store_concurrency import HOLDER, spawn, wait_for_line
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def good_store(path: Path, audio: Path) -> Path:
-    info = SoundInfo(source="folder", name=audio.name, audio_path=str(audio),
-                     content_hash=hashlib.sha256(audio.read_bytes()).hexdigest(), duration_s=2.0)
-    TagStore(path).add_sound(info, [("piano", 0.9), ("bell", 0.2)], "tiny-test@0")
-    return path
-
-
-def corrupt(path: Path) -> None:
-    """Every block after the file header overwritten, as a failing disk or a bad copy leaves it."""
-    size = path.stat().st_size
-    with open(path, "r+b") as f:
-        f.seek(4096)
-        f.write(os.urandom(size - 4096))
-
-
-def make_read_only(path: Path) -> None:
-    if os.geteuid() != 0:
-        path.chmod(0o444)
-        path.parent.chmod(0o555)
-        return
-    if not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(path)]).returncode:
-        pytest.skip("running as root without chattr +i: no way to make a file read-only")
-
-
-def undo_read_only(path: Path) -> None:
-    if os.geteuid() == 0:
-        subprocess.run(["chattr", "-i", str(path)], check=False)
-    else:
-        path.parent.chmod(0o755)
-        path.chmod(0o644)
 
 
 @pytest.fixture
@@ -81,10 +48,6 @@ def command(name: str, db: Path, audio: Path, model: Path, tmp_path: Path) -> li
             "label": ["label", "1", "--add", "bell"],
             "export": ["export", "--format", "csv", "--out", str(tmp_path / "out.csv")],
             }[name] + ["--db", str(db)]
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def one_error_line(capsys, db: Path) -> str:

@@ -10,7 +10,7 @@ import pytest
 from core.__main__ import main
 from core.store import SoundInfo, TagStore
 from tests.audio_factory import make_tone_file
-from tests.test_store_faults import digest, good_store, make_read_only, undo_read_only
+from tests.store_files import digest, good_store, make_read_only, undo_read_only
 
 HEADER_BYTES = 3 * 4096  # DuckDB's file header and its two database headers precede block 0
 

@@ -118,9 +118,7 @@ def _map(pool, cfg: CorpusConfig, ranges: list[tuple[int, int]]):
 
 def _init_worker() -> None:
     import torch
-    from threadpoolctl import threadpool_limits
     torch.set_num_threads(1)
-    threadpool_limits(1, user_api="blas")  # the resampler's products: one thread per worker
 
 
 def render_chunk(catalog_path: str, pool: str, seed: int, start: int, stop: int) -> _Chunk:
