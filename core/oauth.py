@@ -18,6 +18,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -210,11 +211,16 @@ class Account:
         except NotSignedInError:
             return None
 
-    def sign_in(self, code: str, whoami) -> Tokens:
-        """Exchange the code, ask `whoami(access_token)` for the username, save the tokens."""
+    def sign_in(self, code: str, whoami: Callable[[], str]) -> Tokens:
+        """Exchange the code, save the tokens, and add the username `whoami()` (GET /me/ with
+        them) gives; if that fails, nothing stays saved."""
         tokens = self._token_request({"grant_type": "authorization_code", "code": code.strip()})
-        username = whoami(tokens.access_token)
-        tokens = Tokens(**{**asdict(tokens), "username": username})
+        self.file.save(tokens)
+        try:
+            tokens = Tokens(**{**asdict(self.tokens()), "username": whoami()})
+        except BaseException:
+            self.file.delete()
+            raise
         self.file.save(tokens)
         return tokens
 
