@@ -31,6 +31,8 @@ def uploadable(sound: Sound) -> str | None:
     """Why this sound cannot be uploaded, or None."""
     if sound.source == "freesound":
         return "it came from Freesound: it is already there"
+    if sound.freesound_id and not sound.upload_state:
+        return f"it is on Freesound already (sound {sound.freesound_id})"
     if sound.upload_state and sound.upload_state not in RETRYABLE_STATES:
         where = f" as sound {sound.freesound_id}" if sound.freesound_id else ""
         return f"it was uploaded already{where} ({sound.upload_state})"
