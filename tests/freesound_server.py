@@ -90,6 +90,7 @@ class FakeFreesound:
         self.api_hostname = api_hostname  # what the API URL says: API_HOST, or "localhost"
         self.now = datetime.now(UTC).replace(microsecond=0)
         self.sounds = make_sounds(n_sounds, self.now)
+        self.preview_seconds = preview_seconds  # originals (fs.account) are as long
         self.previews = {s["id"]: ogg_preview(preview_seconds, 220 + 110 * i, i)
                          for i, s in enumerate(self.sounds)}
         self.seen: list[Seen] = []

@@ -31,7 +31,6 @@ from tests.audio_factory import tone
 
 CLIENT_ID, CLIENT_SECRET = "tagger-client-id-42", "fs-client-secret-Qx81Lw0pZr"
 ACCOUNT = "curator_ana"  # the user who signs in
-ORIGINAL_SECONDS = 1.5
 
 
 def original_wav(seconds: float, freq: float, seed: int) -> bytes:
@@ -65,7 +64,7 @@ class FakeAccount:
         self.tokens_issued: list[str] = []
         self.uploads: list[Upload] = []
         self.edits: list[tuple[int, str]] = []  # (sound id, tags) accepted by /edit/
-        self.originals = {s["id"]: original_wav(ORIGINAL_SECONDS, 220 + 110 * i, i)
+        self.originals = {s["id"]: original_wav(fs.preview_seconds, 220 + 110 * i, i)
                           for i, s in enumerate(fs.sounds)}
         self.lock = threading.Lock()
         self.next_id = 1_000_000
