@@ -68,6 +68,7 @@ def handle_redirect(settings: AppSettings) -> None:
         return
     got = {k: params.get(k) for k in ("code", "state", "error")}
     st.query_params.clear()  # the code is used once and must not stay in the address bar
+    st.session_state.pop("account_state", None)  # a fresh link for the next attempt
     account = account_for(settings)
     if account is None:
         st.error("Freesound sent a sign-in code, but this app has no OAuth2 credentials. "

@@ -23,6 +23,7 @@ from core.freesound import (
     Download,
     FreesoundClient,
     FreesoundError,
+    NetworkError,
     NotFoundError,
     _origin,
     _short,
@@ -171,8 +172,12 @@ class AccountClient(FreesoundClient):
         if form is not None and form.problems():
             raise UploadRefusedError("Not uploaded: " + "; ".join(form.problems()))
         data = form.fields() if form else {}
-        response = self._request(f"{self.api_url}/sounds/upload/", method="POST", data=data,
-                                 files=lambda: {"audiofile": (path.name, open(path, "rb"))})
+        try:
+            response = self._request(f"{self.api_url}/sounds/upload/", method="POST", data=data,
+                                     files=lambda: {"audiofile": (path.name, open(path, "rb"))})
+        except NetworkError as e:
+            raise NetworkError(f"{e}. The upload did not complete and nothing is recorded as "
+                               "uploaded: try again when the connection is back") from e
         body = self._body(response)
         fid = body.get("id")
         return UploadReceipt(int(fid) if fid is not None else None,

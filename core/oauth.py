@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -148,8 +149,9 @@ class TokenFile:
 
     def save(self, tokens: Tokens) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.part")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
+                                    suffix=".part")  # created 0600, a fresh name per writer
+        tmp = Path(name)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(asdict(tokens), f)
@@ -240,6 +242,9 @@ class Account:
             fresh = self._token_request({"grant_type": "refresh_token",
                                          "refresh_token": old.refresh_token})
         except CodeRejectedError as e:
+            now = self.file.load()  # another process (the app, a cron feed) may have renewed it
+            if now and now.refresh_token != old.refresh_token and not now.expired():
+                return now
             raise TokenRevokedError(f"Freesound no longer accepts this sign-in (revoked or "
                                     f"expired): {SIGN_IN_AGAIN}.") from e
         except OAuthError as e:

@@ -156,3 +156,19 @@ def test_tags_are_pushed_to_ones_own_sound_after_the_difference_is_shown(env):
     at.button(key=f"feed_{mine}_fs_diff_send").click().run()
     assert fs.account.edits == [(fs.sounds[0]["id"], "piano note bell")]
     assert "successfully edited" in plain(at, ("success",))
+
+
+def test_the_feed_fetches_original_files_through_the_account(env):
+    db, fs, tmp_path = env
+    at = open_page("feed", secrets=CREDENTIALS)  # no API key, not connected
+    assert at.button(key="feed_fetch").disabled and not at.toggle
+    signed_in_home(fs)
+    at = open_page("feed", secrets=CREDENTIALS)
+    at.toggle(key="feed_fetch_original").set_value(True).run()
+    at.number_input(key="feed_fetch_limit").set_value(2)
+    at.button(key="feed_fetch").click().run()
+    assert not at.exception
+    assert "fetched 2, new 2, skipped 0, failed 0" in plain(at, ("success",))
+    sounds = TagStore(db).get_sounds([1, 2]).values()
+    assert [s.audio_kind for s in sounds] == ["original", "original"]
+    assert len(fs.requests_to("/download/")) == 2 and not fs.requests_to("/previews/")
