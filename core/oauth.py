@@ -143,6 +143,9 @@ class TokenFile:
             return Tokens(**json.loads(self.path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             return None
+        except OSError as e:
+            raise NotSignedInError(f"The token file {self.path} cannot be read ({e.strerror}); "
+                                   f"fix its permissions or delete it and {SIGN_IN_AGAIN}") from e
         except (ValueError, TypeError) as e:
             raise NotSignedInError(f"The token file {self.path} is damaged ({type(e).__name__}); "
                                    f"delete it and {SIGN_IN_AGAIN}") from e

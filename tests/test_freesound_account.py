@@ -295,3 +295,12 @@ def test_tag_diff_and_cleaning():
     assert freesound_tags(["Field Recording", "bird!", "bird", ""]) == ("field-recording", "bird")
     diff = tag_diff(["bird", "forest"], ["bird", "Morning"])
     assert diff.added == ("morning",) and diff.removed == ("forest",) and diff.changed
+
+
+def test_a_damaged_token_file_means_signed_out_with_a_way_out(tmp_path):
+    file = TokenFile(tmp_path / "t.json")
+    file.path.write_text("{not json")
+    account = Account(OAuthApp(CLIENT_ID, CLIENT_SECRET, "http://127.0.0.1:9/apiv2"), file)
+    assert account.signed_in() is None
+    with pytest.raises(NotSignedInError, match="damaged.*delete it"):
+        account.tokens()
