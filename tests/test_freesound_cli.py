@@ -173,3 +173,18 @@ def test_no_token_reaches_output_logs_the_store_or_an_export(fs, env, capsys, ca
     assert token_file.load().access_token in fs.account.tokens_issued  # the one place it is
     assert OAuthApp(CLIENT_ID, CLIENT_SECRET).client_secret not in authorize_url(
         OAuthApp(CLIENT_ID, CLIENT_SECRET), "s")
+
+
+def test_the_feed_never_fetches_back_a_sound_uploaded_from_here(fs, env, capsys, tiny_model_dir):
+    db = env / "tags.duckdb"
+    (sid,) = add_real_sounds(db, env / "audio", 1, source="upload")
+    login(fs)
+    cli("freesound", "upload", sid, *DESCRIBE, "--db", db, "--api-url", fs.api_url, "--yes",
+        "--tags", "a", "b", "c")
+    fs.account.moderate(fs.account.uploads[0].id, "published")  # now the newest on Freesound
+    capsys.readouterr()
+    assert cli("feed", "--api-url", fs.api_url, "--db", db, "--audio-dir", env / "feed",
+               "--model", tiny_model_dir, "--audio", "original") == 0
+    assert "fetched 4, new 3, skipped 1" in capsys.readouterr().out
+    assert TagStore(db).count_sounds() == 4
+    assert not fs.requests_to(f"/sounds/{fs.account.uploads[0].id}/download/")
