@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import requests
 
@@ -187,7 +188,7 @@ class AccountClient(FreesoundClient):
         """`POST /sounds/<filename>/describe/`: a file uploaded without its description."""
         if form.problems():
             raise UploadRefusedError("Not described: " + "; ".join(form.problems()))
-        body = self._body(self._request(f"{self.api_url}/sounds/{filename}/describe/",
+        body = self._body(self._request(f"{self.api_url}/sounds/{quote(filename, safe='')}/describe/",
                                         method="POST", data=form.fields()))
         fid = body.get("id")
         return UploadReceipt(int(fid) if fid is not None else None, filename,

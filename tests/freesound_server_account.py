@@ -23,7 +23,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import soundfile as sf
 
@@ -163,7 +163,7 @@ class FakeAccount:
         match = re.fullmatch(r"/apiv2/sounds/([^/]+)/(describe|edit|download)/", path)
         if not match:
             return 404, {"detail": "Not found."}
-        target, action = match.groups()
+        target, action = unquote(match.group(1)), match.group(2)
         if action == "describe" and method == "POST":
             return self.describe(user, target, parse_form(body, ctype)[0])
         if action == "edit" and method == "POST":

@@ -210,10 +210,10 @@ def test_a_sound_rejected_in_moderation_or_failing_processing_is_reported(fs, tm
 
 def test_upload_without_description_then_describe(fs, tmp_path):
     _, client = signed_in(fs, tmp_path)
-    wav = make_tone_file(tmp_path / "later.wav", seconds=1.0)
+    wav = make_tone_file(tmp_path / "later on #1.wav", seconds=1.0)
     receipt = client.upload(wav, None)
-    assert receipt.freesound_id is None and receipt.filename == "later.wav"
-    assert client.pending_uploads()["pending_description"] == ["later.wav"]
+    assert receipt.freesound_id is None and receipt.filename == "later on #1.wav"
+    assert client.pending_uploads()["pending_description"] == ["later on #1.wav"]
     described = client.describe(receipt.filename, FORM)
     assert described.freesound_id is not None
     assert client.pending_uploads()["pending_description"] == []
