@@ -9,11 +9,19 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.account import account_for, signed_in_user
 from app.places import PROJECT_ROOT, audio_folders, inside
 from app.resources import get_tagger
 from app.settings import KEY_HOW_TO, AppSettings
 from app.text import escape_markdown
-from core.feed import FeedConfig, FeedSummary, fetch_freesound, ingest_folder, make_client
+from core.feed import (
+    FeedConfig,
+    FeedSummary,
+    fetch_freesound,
+    ingest_folder,
+    make_account_client,
+    make_client,
+)
 from core.freesound import FreesoundError
 from core.store import StoreError, TagStore
 from core.tagger import Tagger
@@ -41,13 +49,15 @@ def freesound_form(store: TagStore, tagger: Tagger, settings: AppSettings) -> No
     if not settings.api_key:
         st.info(f"No API key set, so Freesound cannot be asked. {KEY_HOW_TO} "
                 "The demo sounds (right) need no key.", icon=":material/key:")
+    audio = _audio_choice(settings)
+    off = not (settings.api_key or audio == "original")  # originals need the account, not a key
     limit = st.number_input("How many of the newest sounds", 1, MAX_FETCH, DEFAULT_FETCH,
-                            key="feed_fetch_limit", disabled=not settings.api_key)
-    query = st.text_input("Only sounds matching (optional)", key="feed_fetch_query",
-                          disabled=not settings.api_key)
+                            key="feed_fetch_limit", disabled=off)
+    query = st.text_input("Only sounds matching (optional)", key="feed_fetch_query", disabled=off)
     if st.button("Fetch now", key="feed_fetch", type="primary", icon=":material/download:",
-                 disabled=not settings.api_key):
-        config = FeedConfig(limit=int(limit), query=query.strip(), audio_dir=settings.audio_dir)
+                 disabled=off):
+        config = FeedConfig(limit=int(limit), query=query.strip(), audio_dir=settings.audio_dir,
+                            audio=audio)
         run_job("Fetching from Freesound", lambda progress: _fetch(
             store, tagger, settings, config, progress), "freesound")
     last_summary("freesound")
@@ -83,9 +93,24 @@ def _folder_label(folder: Path) -> str:
         return str(folder)
 
 
+def _audio_choice(settings: AppSettings) -> str:
+    """"original" when a connected account asks for the uploaded files, else "preview"."""
+    user = signed_in_user(settings)
+    if not user:
+        return "preview"
+    original = st.toggle(f"Original files (as uploaded; through your account, {user})",
+                         key="feed_fetch_original",
+                         help="Lossless where the uploader gave a lossless file, and several times "
+                              "the bytes of a preview (README, Your Freesound account).")
+    return "original" if original else "preview"
+
+
 def _fetch(store: TagStore, tagger: Tagger, settings: AppSettings, config: FeedConfig,
            progress) -> FeedSummary:
-    with make_client(settings.api_key, settings.api_url, settings.audio_dir) as client:
+    client = (make_account_client(account_for(settings), settings.audio_dir)
+              if config.audio == "original"
+              else make_client(settings.api_key, settings.api_url, settings.audio_dir))
+    with client:
         return fetch_freesound(client, store, tagger, config, on_progress=progress)
 
 

@@ -7,7 +7,7 @@ same name. The app never writes it anywhere and only ever shows it masked.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
@@ -15,6 +15,7 @@ from streamlit.errors import StreamlitSecretNotFoundError
 
 from core.freesound import DEFAULT_API_URL
 from core.modeldir import default_model_dir
+from core.oauth import CLIENT_ID_ENV, CLIENT_SECRET_ENV
 from core.store import default_db_path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +38,8 @@ class AppSettings:
     api_url: str  # Freesound API base ($FREESOUND_API_URL, else the real API)
     demo_dir: Path  # the bundled demo sounds, ingested without a key
     sounds_dir: Path  # the feed page offers the folders of sounds in here ($TAGGER_SOUNDS, else data/)
+    client_id: str | None = None  # OAuth2 Client id (FREESOUND_CLIENT_ID, secret or environment)
+    client_secret: str | None = field(default=None, repr=False)  # its secret: never shown
 
     @property
     def api_key_masked(self) -> str:
@@ -51,15 +54,16 @@ def mask_secret(value: str | None) -> str:
     return "•" * 8 + tail
 
 
-def api_key() -> tuple[str | None, str]:
-    """(key, where it came from): a Streamlit secret first, then the environment."""
+def api_key(name: str = API_KEY_NAME) -> tuple[str | None, str]:
+    """(value, where it came from) of a secret setting: a Streamlit secret first, then the
+    environment."""
     try:
-        secret = st.secrets.get(API_KEY_NAME)
+        secret = st.secrets.get(name)
     except (StreamlitSecretNotFoundError, FileNotFoundError):
         secret = None
     if secret:
         return str(secret).strip(), "Streamlit secret"
-    env = os.environ.get(API_KEY_NAME, "").strip()
+    env = os.environ.get(name, "").strip()
     return (env, "environment variable") if env else (None, "")
 
 
@@ -70,4 +74,5 @@ def resolve_settings() -> AppSettings:
     key, source = api_key()
     return AppSettings(db, Path(default_model_dir()), audio, exports, key, source,
                        os.environ.get("FREESOUND_API_URL") or DEFAULT_API_URL, DEMO_DIR,
-                       Path(os.environ.get("TAGGER_SOUNDS") or DEMO_DIR.parent))
+                       Path(os.environ.get("TAGGER_SOUNDS") or DEMO_DIR.parent),
+                       api_key(CLIENT_ID_ENV)[0], api_key(CLIENT_SECRET_ENV)[0])

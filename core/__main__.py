@@ -15,6 +15,7 @@ COMMANDS = {
     "export": ("export", "export labels (csv, jsonl, parquet, coala-h5)"),
     "store": ("store", "check the tag store file, or back it up"),
     "feed": ("feed", "fetch the newest Freesound sounds (or a folder), tag, store"),
+    "freesound": ("freesound", "your Freesound account: sign in, upload, push tags"),
     "corpus": ("corpus", "render a labelled training corpus (COALA HDF5 layout)"),
     "recorded": ("recorded", "fetch Debian data packages and build the corpus of real recordings"),
     "train": ("train", "train the tagger on COALA-layout HDF5 data"),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from core.account import AccountClient
 from core.audio import find_audio_files
 from core.freesound import (
     DEFAULT_API_URL,
@@ -26,6 +27,7 @@ from core.freesound import (
     FreesoundError,
     RateLimitError,
 )
+from core.oauth import Account, OAuthError
 from core.store import SoundInfo, StoreError, TagStore, file_hash
 from core.tagger import Tagger, TagResult
 
@@ -34,7 +36,8 @@ DEFAULT_AUDIO_DIR = PROJECT_ROOT / "data" / "audio"
 RATE_STATE_FILE = ".freesound-requests.json"  # in the audio folder: recent API request times
 CREDITS_FILE = "credits.json"  # optional, in an ingested folder: metadata per file
 SINCE_UNITS = {"m": ("MINUTES", 1), "h": ("HOURS", 1), "d": ("DAYS", 1), "w": ("DAYS", 7)}
-STOPPING_ERRORS = (RateLimitError, ApiKeyRejectedError)  # end the whole job, not one sound
+STOPPING_ERRORS = (RateLimitError, ApiKeyRejectedError, OAuthError)  # end the job, not one sound
+AUDIO_KINDS = ("preview", "original")  # what the feed downloads; "original" needs a sign-in
 
 Progress = Callable[[int, int, str], None]  # (done, total, message)
 
@@ -49,6 +52,11 @@ class FeedConfig:
     preview: str = PREVIEW_FIELD  # which of the `previews` to download
     batch: int = 8  # sounds fetched, then tagged and stored together
     page_size: int = 150  # search results per API request (150 at most)
+    audio: str = "preview"  # "preview" (lossy ogg) or "original" (the uploaded file; OAuth2 only)
+
+    def __post_init__(self) -> None:
+        if self.audio not in AUDIO_KINDS:
+            raise ValueError(f"audio must be one of {AUDIO_KINDS}, not {self.audio!r}")
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,12 @@ class _Listing:
         meta = {"source": "freesound", "freesound_id": sound.id, "name": sound.name,
                 "username": sound.username or None, "license": sound.license or None,
                 "url": sound.url, "description": sound.description, "created_at": sound.created,
-                "original_tags": sound.tags}
+                "original_tags": sound.tags, "audio_kind": self.config.audio}
+        if self.config.audio == "original":
+            url = f"{self.client.api_url}/sounds/{int(sound.id)}/download/"
+            suffix = "." + (re.sub(r"[^a-z0-9]", "", (sound.type or "").lower()) or "wav")
+            return _Item(f"freesound {sound.id}", meta,
+                         Path(self.config.audio_dir) / f"{sound.id}{suffix}", url=url)
         try:
             url = sound.preview_url(self.config.preview)
         except FreesoundError:
@@ -126,6 +139,13 @@ def make_client(key: str | None, api_url: str = DEFAULT_API_URL,
     """A client whose daily request budget is remembered next to the previews, across runs."""
     config = ClientConfig(api_url=api_url, rate_state=Path(audio_dir) / RATE_STATE_FILE)
     return FreesoundClient(key, config, on_wait=on_wait)
+
+
+def make_account_client(account: Account, audio_dir: Path = DEFAULT_AUDIO_DIR,
+                        on_wait: Callable[[str], None] | None = None) -> AccountClient:
+    """A signed-in client (search and original files), sharing make_client's request budget."""
+    config = ClientConfig(api_url=account.app.api_url, rate_state=Path(audio_dir) / RATE_STATE_FILE)
+    return AccountClient(account, config, on_wait=on_wait)
 
 
 def fetch_freesound(client: FreesoundClient, store: TagStore, tagger: Tagger,
@@ -225,7 +245,9 @@ class _Run:
             else:
                 if not item.url:
                     raise FreesoundError(f"sound {item.meta['freesound_id']} has no preview URL")
-                item.content_hash = self.client.download(item.url, item.path).sha256
+                cap = (self.client.config.max_original_bytes
+                       if item.meta.get("audio_kind") == "original" else None)
+                item.content_hash = self.client.download(item.url, item.path, cap).sha256
             return True
         except STOPPING_ERRORS:
             raise

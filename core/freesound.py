@@ -35,7 +35,7 @@ API_KEY_ENV = "FREESOUND_API_KEY"
 KEY_HELP = (f"set {API_KEY_ENV} in the environment (or in .streamlit/secrets.toml for the app); "
             "get a key at https://freesound.org/apiv2/apply")
 SEARCH_FIELDS = ("id", "name", "tags", "username", "license", "created", "duration", "previews",
-                 "url", "description")
+                 "url", "description", "type")
 MAX_PAGE_SIZE = 150  # the API's largest page
 PREVIEW_FIELD = "preview-hq-ogg"
 PREVIEW_FALLBACKS = ("preview-hq-ogg", "preview-lq-ogg", "preview-hq-mp3", "preview-lq-mp3")
@@ -85,6 +85,7 @@ class ClientConfig:
     backoff_s: float = 1.0  # first wait between attempts; doubles after each
     max_retry_wait_s: float = 60.0  # longest Retry-After honoured; a longer one stops the caller
     max_preview_bytes: int = 20 * 2**20  # a preview larger than this is refused
+    max_original_bytes: int = 1024 * 2**20  # an original file (OAuth2 download) larger is refused
     per_minute: int = 60  # API requests in any sliding minute (Freesound's limit)
     per_day: int = 2000  # API requests in any sliding day (Freesound's limit)
     rate_state: Path | None = None  # JSON file of recent request times, shared across runs
@@ -218,6 +219,7 @@ class FreesoundSound:
     url: str | None  # the sound's page on freesound.org
     description: str | None  # the uploader's description
     previews: dict = field(default_factory=dict)  # preview name -> URL
+    type: str | None = None  # the original file's format: wav, aif, flac, mp3, ogg, m4a
 
     @classmethod
     def from_json(cls, obj) -> FreesoundSound:
@@ -228,7 +230,8 @@ class FreesoundSound:
                        created=obj.get("created"),
                        duration=None if obj.get("duration") is None else float(obj["duration"]),
                        url=obj.get("url"), description=obj.get("description"),
-                       previews=dict(obj.get("previews") or {}))
+                       previews=dict(obj.get("previews") or {}),
+                       type=str(obj["type"]).lower() if obj.get("type") else None)
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ApiResponseError(f"Unexpected sound record from the API ({e!r}): "
                                    f"{str(obj)[:DETAIL_CHARS]}") from e
@@ -260,13 +263,17 @@ class FreesoundClient:
     def __init__(self, key: str | None, config: ClientConfig = ClientConfig(),
                  sleep: Callable[[float], None] = time.sleep,
                  on_wait: Callable[[str], None] | None = None):
+        self._key = resolve_api_key(key, environ={})  # an explicit key only: env is the caller's
+        self._start(config, sleep, on_wait, ApiKeyAuth(self._key, config.api_url.rstrip("/")))
+
+    def _start(self, config: ClientConfig, sleep: Callable[[float], None],
+               on_wait: Callable[[str], None] | None, auth: ApiKeyAuth) -> None:
         self.config = config
         self.api_url = config.api_url.rstrip("/")
-        self._key = resolve_api_key(key, environ={})  # an explicit key only: env is the caller's
         self.sleep, self.on_wait = sleep, on_wait
         self.limiter = RateLimiter(config.per_minute, config.per_day, config.rate_state, sleep=sleep)
         self.session = _ApiSession()
-        self.session.auth = ApiKeyAuth(self._key, self.api_url)
+        self.session.auth = auth
         self.session.headers["User-Agent"] = config.user_agent
 
     def __repr__(self) -> str:
@@ -312,19 +319,20 @@ class FreesoundClient:
         data = self._json(f"{self.api_url}/sounds/{int(sound_id)}/", {"fields": ",".join(fields)})
         return FreesoundSound.from_json(data)
 
-    def download(self, url: str, dest: str | Path) -> Download:
-        """Stream `url` into `dest` through a temporary file, so `dest` is only ever whole."""
+    def download(self, url: str, dest: str | Path, max_bytes: int | None = None) -> Download:
+        """Stream `url` into `dest` through a temporary file, so `dest` is only ever whole.
+        `max_bytes` defaults to the preview cap."""
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
+        cap = max_bytes or self.config.max_preview_bytes
         response = self._request(url, stream=True)
         with response:
             expected = _content_length(response)
-            cap = self.config.max_preview_bytes
             if expected is not None and expected > cap:
                 raise DownloadError(f"Preview {_short(url)} is {expected} bytes, over the cap of {cap}")
             tmp = Path(tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")[1])
             try:
-                digest, size = self._stream_to(response, tmp, url)
+                digest, size = self._stream_to(response, tmp, url, cap)
                 if expected is not None and size != expected:
                     raise DownloadError(f"Preview {_short(url)} truncated: {size} of {expected} bytes")
                 os.replace(tmp, dest)
@@ -332,8 +340,9 @@ class FreesoundClient:
                 tmp.unlink(missing_ok=True)
         return Download(dest, digest, size)
 
-    def _stream_to(self, response: requests.Response, tmp: Path, url: str) -> tuple[str, int]:
-        digest, size, cap = hashlib.sha256(), 0, self.config.max_preview_bytes
+    def _stream_to(self, response: requests.Response, tmp: Path, url: str,
+                   cap: int) -> tuple[str, int]:
+        digest, size = hashlib.sha256(), 0
         try:
             with open(tmp, "wb") as f:
                 for chunk in response.iter_content(CHUNK_BYTES):
@@ -349,8 +358,8 @@ class FreesoundClient:
                                 f"{self._redact(str(e))}") from e
         return digest.hexdigest(), size
 
-    def _json(self, url: str, params: dict | None) -> dict:
-        response = self._request(url, params=params)
+    def _json(self, url: str, params: dict | None, **send) -> dict:
+        response = self._request(url, params=params, **send)
         try:
             data = response.json()
         except ValueError as e:
@@ -371,8 +380,12 @@ class FreesoundClient:
             count = len(sounds)
         return SearchPage(count, sounds, data.get("next") or None)
 
-    def _request(self, url: str, params: dict | None = None, stream: bool = False) -> requests.Response:
-        """GET with the limiter, a timeout, retries on 5xx/429/network errors; 4xx raise at once."""
+    def _request(self, url: str, params: dict | None = None, stream: bool = False,
+                 method: str = "GET", data: dict | None = None,
+                 files: Callable[[], dict] | None = None) -> requests.Response:
+        """One request with the limiter, a timeout, retries on 5xx/429/network errors; 4xx raise
+        at once. `files` makes the multipart files afresh for each attempt, so a retry after a
+        connection dropped mid-upload sends the whole file again."""
         last: FreesoundError | None = None
         for attempt in range(self.config.retries + 1):
             if last is not None:
@@ -380,8 +393,7 @@ class FreesoundClient:
             if _origin(url) == _origin(self.api_url):
                 self.limiter.acquire(self.on_wait)
             try:
-                response = self.session.get(url, params=params, stream=stream,
-                                            timeout=self.config.timeout_s)
+                response = self._send(method, url, params, stream, data, files)
             except requests.RequestException as e:
                 last = NetworkError(f"No answer from {_short(url)}: {self._redact(str(e))}")
                 continue
@@ -389,12 +401,29 @@ class FreesoundClient:
                 return response
             last = self._error(url, response)
             response.close()
-            if response.status_code == 429:
+            if response.status_code == 401 and self._reauthorize():
+                last = None  # a fresh token: the same request once more
+            elif response.status_code == 429:
                 self._wait_retry_after(response, last)
                 last = None if attempt < self.config.retries else last
             elif response.status_code < 500:
                 raise last
         raise last or RateLimitError(f"Freesound kept answering 429 for {_short(url)}")
+
+    def _send(self, method: str, url: str, params: dict | None, stream: bool, data: dict | None,
+              files: Callable[[], dict] | None) -> requests.Response:
+        opened = files() if files else None
+        try:
+            return self.session.request(method, url, params=params, stream=stream, data=data,
+                                        files=opened, timeout=self.config.timeout_s)
+        finally:
+            for value in (opened or {}).values():
+                if isinstance(value, tuple) and hasattr(value[1], "close"):
+                    value[1].close()
+
+    def _reauthorize(self) -> bool:
+        """After a 401: renew the credentials and say whether to try again (an API key cannot)."""
+        return False
 
     def _wait_retry_after(self, response: requests.Response, error: FreesoundError) -> None:
         wait = retry_after_seconds(response.headers.get("Retry-After"))

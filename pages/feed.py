@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+from app.account import account_panel
 from app.feed_panel import fetch_panel
 from app.resources import get_store
 from app.settings import resolve_settings
@@ -54,6 +55,7 @@ def card(store: TagStore, sound: Sound, row: SoundRow) -> None:
                 stored_spectrogram(sound.id, sound.audio_path, sound.patch_start)
         with right:
             tag_editor(store, sound.id, "feed")
+            account_panel(store, sound, "feed", settings)
 
 
 def pager(total: int) -> int:

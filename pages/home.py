@@ -7,9 +7,10 @@ from pathlib import Path
 import streamlit as st
 
 from app.access import is_loopback, listen_address, login_configured
+from app.account import connect_section, handle_redirect
 from app.navigation import page
 from app.resources import get_store, get_tagger
-from app.settings import KEY_HOW_TO, resolve_settings
+from app.settings import KEY_HOW_TO, mask_secret, resolve_settings
 from app.text import escape_markdown
 from app.ui import bind_shared, store_shared
 from core.metrics import TABLE_KEYS
@@ -96,7 +97,8 @@ def start_section() -> None:
 
 
 def settings_section() -> None:
-    with st.expander("Settings", expanded=False, icon=":material/settings:"):
+    opened = "account_message" in st.session_state  # show how a sign-in went
+    with st.expander("Settings", expanded=opened, icon=":material/settings:"):
         st.markdown(f"- Tag store (DuckDB): `{settings.db_path}` (environment: `TAGGER_DB`)\n"
                     f"- Model directory: `{settings.model_dir}` (environment: `TAGGER_MODEL`)\n"
                     f"- Kept uploads: `{settings.audio_dir / 'uploads'}` "
@@ -109,13 +111,17 @@ def settings_section() -> None:
         st.markdown(f"- Freesound API key: `{settings.api_key_masked}`{where}")
         if not settings.api_key:
             st.info(KEY_HOW_TO, icon=":material/key:")
+        if settings.client_id:
+            st.markdown(f"- Freesound OAuth2 client: secret `{mask_secret(settings.client_secret)}`")
         st.caption("Paths and the key are read at start-up from the environment and Streamlit "
                    "secrets; the app never writes the key anywhere.")
+        connect_section(settings)
         bind_shared("home_user", "user")
         st.text_input("Your name (recorded with each correction)", key="home_user",
                       on_change=store_shared, args=("home_user", "user"), max_chars=64)
 
 
+handle_redirect(settings)  # Freesound sends the person back here after "Connect"
 exposure_warning()
 store_counts()
 start_section()

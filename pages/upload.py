@@ -6,6 +6,7 @@ import hashlib
 
 import streamlit as st
 
+from app.account import account_panel
 from app.resources import get_tagger, open_store
 from app.settings import resolve_settings
 from app.spectrogram import compute_spectrogram, spectrogram_png
@@ -74,6 +75,7 @@ def keep_or_edit(a: UploadAnalysis, data: bytes, threshold: float) -> None:
         st.success(f"In the library as sound #{kept.id}: corrections are saved at once.",
                    icon=":material/check_circle:")
         tag_editor(store, kept.id, "upload")
+        account_panel(store, kept, "upload", settings)
         return
     if st.button("Keep in library", key=f"upload_{a.sha256[:16]}_keep", type="primary",
                  icon=":material/library_add:",

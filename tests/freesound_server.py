@@ -4,6 +4,8 @@ It speaks the API's JSON (search pages with `next`, sound details, `{"detail": .
 serves real ogg previews made with soundfile, checks `Authorization: Token <key>` on API paths,
 and records every request it receives (which address it reached, the path, the query and any
 Authorization header). A second server on 127.0.0.2 plays the preview CDN on another host.
+`fs.account` (tests/freesound_server_account.py) adds OAuth2 sign-in and the endpoints that
+need it: upload, describe, pending uploads, edit and original downloads.
 
     with FakeFreesound(n_sounds=5) as fs:
         fs.fail("/search/", Fault("status", status=500))   # the next search answers 500
@@ -26,17 +28,20 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import soundfile as sf
 
 from tests.audio_factory import tone
+from tests.freesound_server_account import FakeAccount, parse_form
 
 API_KEY = "fs-test-key-7Qm2Zx9Lk4Wp"  # distinctive, so a grep for it finds any leak
 API_HOST, CDN_HOST = "127.0.0.1", "127.0.0.2"
 CC0 = "http://creativecommons.org/publicdomain/zero/1.0/"
 SINCE = re.compile(r"created:\[NOW-(\d+)(DAYS|HOURS|MINUTES) TO NOW\]")
 UNITS = {"DAYS": "days", "HOURS": "hours", "MINUTES": "minutes"}
+ACCOUNT_PATH = re.compile(r"/apiv2/(me/|sounds/(upload|pending_uploads)/|"
+                          r"sounds/[^/]+/(describe|edit|download)/)")
 
 
 @dataclass
 class Fault:
-    kind: str  # "status", "slow", "truncate", "malformed" or "redirect"
+    kind: str  # "status", "slow", "truncate", "malformed", "redirect" or "drop" (a POST cut off)
     status: int = 500  # for "status"
     detail: str | None = None  # the {"detail": ...} of a "status" answer (None: a plain text body)
     headers: dict = field(default_factory=dict)  # extra headers, e.g. {"Retry-After": "2"}
@@ -72,7 +77,8 @@ def make_sounds(n: int, now: datetime, hours_apart: float = 10.0) -> list[dict]:
             "tags": ["test", f"tone{i}", "field-recording"], "username": f"user_{i % 3}",
             "license": CC0, "created": (now - timedelta(hours=i * hours_apart)).isoformat(),
             "duration": 1.5, "url": f"https://freesound.org/people/user_{i % 3}/sounds/{sid}/",
-            "description": f"A tone at {220 + 110 * i} Hz; 'quotes' and; DROP TABLE sounds;--"})
+            "description": f"A tone at {220 + 110 * i} Hz; 'quotes' and; DROP TABLE sounds;--",
+            "type": "wav"})
     return sounds
 
 
@@ -84,12 +90,14 @@ class FakeFreesound:
         self.api_hostname = api_hostname  # what the API URL says: API_HOST, or "localhost"
         self.now = datetime.now(UTC).replace(microsecond=0)
         self.sounds = make_sounds(n_sounds, self.now)
+        self.preview_seconds = preview_seconds  # originals (fs.account) are as long
         self.previews = {s["id"]: ogg_preview(preview_seconds, 220 + 110 * i, i)
                          for i, s in enumerate(self.sounds)}
         self.seen: list[Seen] = []
         self.faults: list[tuple[str, Fault]] = []
         self.lock = threading.Lock()
         self.servers: list[ThreadingHTTPServer] = []
+        self.account = FakeAccount(self)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> FakeFreesound:
@@ -221,6 +229,12 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self._serve("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._serve("POST")
+
+    def _serve(self, method: str) -> None:
         fs = self.server_fs
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
@@ -232,26 +246,61 @@ class _Handler(BaseHTTPRequestHandler):
             if fault and fault.kind == "slow":
                 time.sleep(fault.delay_s)
                 fault = None
+            if fault and fault.kind == "drop":
+                return self._drop()
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if fault:
                 self._misbehave(fault, parts.path)
             else:
-                self._route(parts.path, query)
+                self._route(parts.path, query, method, body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout test): nothing to answer
 
-    def _route(self, path: str, query: dict) -> None:
+    def _drop(self) -> None:
+        """Read part of the request body, then hang up without an answer (a network drop)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(min(length // 2, 65536))
+        self.close_connection = True
+        self.connection.shutdown(2)
+
+    def _route(self, path: str, query: dict, method: str = "GET", body: bytes = b"") -> None:
         fs = self.server_fs
         if path.startswith("/previews/"):
             return self._preview(path)
         if not path.startswith("/apiv2/"):
             return self._json(404, {"detail": "Not found."})
-        if self.headers.get("Authorization") != f"Token {fs.key}":
+        if path.startswith("/apiv2/oauth2/"):
+            return self._oauth(path, query, body)
+        auth = self.headers.get("Authorization")
+        user = fs.account.user_for(auth)
+        if auth != f"Token {fs.key}" and user is None:
             return self._json(401, {"detail": "Invalid token."})
+        if ACCOUNT_PATH.fullmatch(path):
+            if user is None:
+                return self._json(401, {"detail": "This resource requires OAuth2 authentication."})
+            status, out = fs.account.api(method, path, user, body,
+                                         self.headers.get("Content-Type", ""))
+            if isinstance(out, bytes):
+                return self._send(status, out, "audio/wav")
+            return self._json(status, out)
         if path == "/apiv2/search/":
             return self._json(*fs.search(query, self.headers.get("Host", "")))
         match = re.fullmatch(r"/apiv2/sounds/(\d+)/", path)
         if match:
             return self._json(*fs.sound(int(match.group(1))))
+        return self._json(404, {"detail": "Not found."})
+
+    def _oauth(self, path: str, query: dict, body: bytes) -> None:
+        account = self.server_fs.account
+        if path == "/apiv2/oauth2/authorize/":
+            status, page = account.authorize_page(query)
+            return self._send(status, page, "text/html; charset=utf-8")
+        if path == "/apiv2/oauth2/decide/":
+            status, page, headers = account.decide(query)
+            return self._send(status, page, "text/html; charset=utf-8", headers)
+        if path == "/apiv2/oauth2/access_token/":
+            form, _ = parse_form(body, self.headers.get("Content-Type", ""))
+            return self._json(*account.token(form))
         return self._json(404, {"detail": "Not found."})
 
     def _preview(self, path: str) -> None:

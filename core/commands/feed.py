@@ -14,11 +14,13 @@ from tqdm import tqdm
 
 from core.commands.common import add_model_options, fail
 from core.feed import (
+    AUDIO_KINDS,
     DEFAULT_AUDIO_DIR,
     FeedConfig,
     FeedSummary,
     fetch_freesound,
     ingest_folder,
+    make_account_client,
     make_client,
     since_filter,
 )
@@ -47,6 +49,9 @@ def register(sub) -> None:
     p.add_argument("--audio-dir", default=str(DEFAULT_AUDIO_DIR), metavar="DIR",
                    help="where previews are saved (default data/audio)")
     p.add_argument("--top", type=int, default=20, metavar="K", help="predictions stored per sound")
+    p.add_argument("--audio", default="preview", choices=AUDIO_KINDS,
+                   help="preview (lossy ogg, the default) or original (the uploaded file; needs "
+                        "`python -m core freesound login`)")
     p.add_argument("--if-empty", action="store_true",
                    help="do nothing when the store already holds sounds (for `make demo`)")
     add_model_options(p)
@@ -58,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
         folder = _folder(args.source)
         if args.since:
             since_filter(args.since)  # a bad value fails before anything is loaded
-        key = None if folder else resolve_api_key(None)
+        account = _account(args) if args.audio == "original" and not folder else None
+        key = None if folder or account else resolve_api_key(None)
         store = TagStore(args.db)
         n = store.count_sounds() if args.if_empty else 0
     except (ValueError, FreesoundError, StoreError) as e:
@@ -72,12 +78,22 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(e))
     limit = args.limit if args.limit is not None else (None if folder else DEFAULT_LIMIT)
     config = FeedConfig(limit=limit or None, since=args.since, query=args.query,
-                        audio_dir=Path(args.audio_dir), top_k=args.top)
+                        audio_dir=Path(args.audio_dir), top_k=args.top,
+                        audio="preview" if folder else args.audio)
     try:
-        summary = _run_with_progress(args, folder, key, store, tagger, config)
+        summary = _run_with_progress(args, folder, key or account, store, tagger, config)
     except (OSError, ValueError) as e:  # no such folder, a damaged credits.json
         return fail(str(e))
     return _report(summary, store)
+
+
+def _account(args: argparse.Namespace):
+    """The signed-in account (checked now, so a missing sign-in fails before the model loads)."""
+    from core.oauth import Account, resolve_oauth_app
+
+    account = Account(resolve_oauth_app(api_url=args.api_url))
+    account.tokens()
+    return account
 
 
 def _folder(source: str) -> Path | None:
@@ -88,7 +104,7 @@ def _folder(source: str) -> Path | None:
     raise ValueError(f"--source takes 'freesound' or 'folder:PATH', not {source!r}")
 
 
-def _run_with_progress(args, folder: Path | None, key: str | None, store: TagStore,
+def _run_with_progress(args, folder: Path | None, key, store: TagStore,
                        tagger: Tagger, config: FeedConfig) -> FeedSummary:
     # disable=None: a bar on a terminal, none in a cron log (failures and waits are still written)
     bar = tqdm(total=config.limit or 0, unit="sound", file=sys.stderr, dynamic_ncols=True,
@@ -105,8 +121,12 @@ def _run_with_progress(args, folder: Path | None, key: str | None, store: TagSto
     try:
         if folder:
             return ingest_folder(folder, store, tagger, config, on_progress)
-        with make_client(key, args.api_url, config.audio_dir,
-                         on_wait=lambda m: bar.write(m, file=sys.stderr)) as client:
+        def on_wait(message: str) -> None:
+            bar.write(message, file=sys.stderr)
+
+        client = (make_client(key, args.api_url, config.audio_dir, on_wait=on_wait)
+                  if isinstance(key, str) else make_account_client(key, config.audio_dir, on_wait))
+        with client:
             return fetch_freesound(client, store, tagger, config, on_progress)
     finally:
         bar.close()

@@ -28,6 +28,7 @@ class SoundInfo:
     original_tags: tuple[str, ...] = ()  # the uploader's own Freesound tags, verbatim
     patch_start: int = 0  # first frame of the 96-frame patch the model looked at
     analysed_s: float | None = None  # seconds of audio analysed (long files: the first minute)
+    audio_kind: str | None = None  # Freesound sounds: "preview" or "original" (which was stored)
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -47,6 +48,8 @@ class Sound(SoundInfo):
 
     id: int = field(default=0, kw_only=True)  # the store's sound id
     added_at: datetime | None = field(default=None, kw_only=True)  # when it was stored (UTC)
+    upload_state: str | None = field(default=None, kw_only=True)  # on Freesound, once uploaded
+    uploaded_at: datetime | None = field(default=None, kw_only=True)  # when it was uploaded (UTC)
 
 
 @dataclass(frozen=True)

@@ -126,11 +126,18 @@ EXPORT_COUNTS = f"SELECT count(*), coalesce(sum(len(final)), 0) FROM ({SELECTED_
 
 SOUND_COLUMNS = ("id", "source", "name", "audio_path", "content_hash", "duration_s",
                  "freesound_id", "username", "license", "url", "description", "created_at",
-                 "original_tags", "patch_start", "analysed_s", "added_at")
+                 "original_tags", "patch_start", "analysed_s", "added_at", "audio_kind",
+                 "upload_state", "uploaded_at")
 SELECT_SOUND = f"SELECT {', '.join(SOUND_COLUMNS)} FROM sounds WHERE id = $id"
 SELECT_SOUNDS = f"SELECT {', '.join(SOUND_COLUMNS)} FROM sounds WHERE id IN (SELECT unnest($ids))"
 COUNT_ALL = "SELECT count(*) FROM sounds"
 HAS_FREESOUND_ID = "SELECT count(*) > 0 FROM sounds WHERE freesound_id = $f"
+# An upload to Freesound: its new id (so the feed skips it), the account, the state.
+MARK_UPLOADED = """
+UPDATE sounds SET freesound_id = coalesce($f, freesound_id), username = coalesce($user, username),
+                  upload_state = $state, uploaded_at = coalesce(uploaded_at, $at)
+WHERE id = $id
+"""
 SOUND_BY_PATH_OR_HASH = (
     "SELECT id FROM sounds WHERE audio_path = $path OR content_hash = $hash "
     "ORDER BY (audio_path = $path) DESC, id LIMIT 1")

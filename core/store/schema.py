@@ -10,6 +10,8 @@ History:
   2  Freesound metadata (description, created_at, original tags), the analysed patch
      (patch_start, analysed_s), prediction time, and correction provenance (original text,
      in_vocabulary)
+  3  Freesound account: which audio a feed sound was stored from (preview or original), and an
+     upload's state on Freesound (upload_state, uploaded_at; its new id goes in freesound_id)
 """
 
 from __future__ import annotations
@@ -77,6 +79,14 @@ UPDATE corrections SET original = tag WHERE original IS NULL;
 """
 
 
+V3 = """
+ALTER TABLE sounds ADD COLUMN IF NOT EXISTS audio_kind VARCHAR;
+ALTER TABLE sounds ADD COLUMN IF NOT EXISTS upload_state VARCHAR;
+ALTER TABLE sounds ADD COLUMN IF NOT EXISTS uploaded_at TIMESTAMP;
+UPDATE sounds SET audio_kind = 'preview' WHERE audio_kind IS NULL AND source = 'freesound';
+"""
+
+
 def _v1(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute(V1)
 
@@ -85,6 +95,10 @@ def _v2(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute(V2)
     cur.execute("UPDATE corrections SET in_vocabulary = list_contains($vocab, tag) "
                 "WHERE in_vocabulary IS NULL", {"vocab": list(load_vocabulary())})
+
+
+def _v3(cur: duckdb.DuckDBPyConnection) -> None:
+    cur.execute(V3)
 
 
 @dataclass(frozen=True)
@@ -97,6 +111,7 @@ class Migration:
 MIGRATIONS = (
     Migration(1, "sounds, predictions, append-only corrections", _v1),
     Migration(2, "Freesound metadata, analysed patch, prediction time, correction provenance", _v2),
+    Migration(3, "audio kind (preview or original), upload state on Freesound", _v3),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -81,6 +81,15 @@ class TagStore:
         return self._db.read(lambda cur: fetch_one(cur.execute(
             queries.HAS_FREESOUND_ID, {"f": int(freesound_id)}))[0])
 
+    def mark_uploaded(self, sound_id: int, state: str, freesound_id: int | None = None,
+                      username: str | None = None) -> Sound:
+        """Record an upload to Freesound (its new id, the account, the state) or a later state."""
+        params = {"id": int(sound_id), "f": None if freesound_id is None else int(freesound_id),
+                  "user": username, "state": state, "at": utc_now()}
+        self.get_sound(sound_id)
+        self._db.write(lambda cur: cur.execute(queries.MARK_UPLOADED, params))
+        return self.get_sound(sound_id)
+
     def get_sound(self, sound_id: int) -> Sound:
         row = self._db.read(lambda cur: fetch_one(cur.execute(
             queries.SELECT_SOUND, {"id": int(sound_id)})))

@@ -26,7 +26,7 @@ SOUND_SCHEMA = pa.schema([
     ("freesound_id", pa.int64()), ("username", pa.string()), ("license", pa.string()),
     ("url", pa.string()), ("description", pa.string()), ("created_at", pa.string()),
     ("original_tags", pa.list_(pa.string())), ("patch_start", pa.int32()),
-    ("analysed_s", pa.float64()), ("added_at", pa.timestamp("us"))])
+    ("analysed_s", pa.float64()), ("added_at", pa.timestamp("us")), ("audio_kind", pa.string())])
 CORRECTION_SCHEMA = pa.schema([
     ("id", pa.int64()), ("batch", pa.int64()), ("sound_id", pa.int64()),
     ("user_name", pa.string()), ("action", pa.string()), ("tag", pa.string()),
@@ -114,7 +114,8 @@ def add_sounds(cur: duckdb.DuckDBPyConnection,
 def _sound_row(sound_id: int, info: SoundInfo, now: datetime) -> tuple:
     return (sound_id, info.source, info.name, info.audio_path, info.content_hash, info.duration_s,
             info.freesound_id, info.username, info.license, info.url, info.description,
-            info.created_at, list(info.original_tags), info.patch_start, info.analysed_s, now)
+            info.created_at, list(info.original_tags), info.patch_start, info.analysed_s, now,
+            info.audio_kind)
 
 
 def _add_predictions(cur: duckdb.DuckDBPyConnection,
