@@ -7,6 +7,7 @@ from datetime import datetime
 
 SOURCES = ("freesound", "upload", "folder")
 ACTIONS = ("add", "remove", "confirm")  # what a person can do to a tag; "undo" takes one back
+# "reset" (written by TagStore.take_back) gives a tag back to the model: no person's state left.
 SORTS = ("newest", "oldest", "uncertain")
 
 
@@ -121,7 +122,7 @@ class Correction:
     sound_id: int  # the store's sound id
     user: str  # who
     at: datetime  # when (UTC)
-    action: str  # "add", "remove", "confirm" or "undo"
+    action: str  # "add", "remove", "confirm", "reset" or "undo"
     tag: str  # normalized tag
     original: str  # what the person typed, verbatim
     in_vocabulary: bool  # tag is one of the 1000 COALA tags

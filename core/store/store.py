@@ -120,6 +120,36 @@ class TagStore:
         labels = self._db.write(work)
         return LabelResult(**{**result.__dict__, "labels": labels})
 
+    def take_back(self, sound_id: int, tag: str, user: str = "anonymous", threshold: float = 0.5,
+                  mine_only: bool = False) -> LabelResult | None:
+        """Give `tag` back the state it had before its current person-made one: a removal put
+        back restores the prediction (or the confirmation, or the addition) it removed; an
+        addition taken back leaves no trace in the labels. Written as a new correction (a
+        'reset' when there was no earlier state), so Undo takes it back in turn.
+
+        None, and nothing written, when the tag has no person-made state, or when `mine_only`
+        and that state was set by someone else.
+        """
+        norm = normalize_tag(tag)
+        request = LabelRequest(int(sound_id), user=user)
+
+        def work(cur):
+            events = cur.execute(queries.TAG_EVENTS,
+                                 {"sound_id": request.sound_id, "tag": norm.tag}).fetchall()
+            if not events or events[0][0] == "reset" or (mine_only and events[0][1] != user):
+                return None
+            prior = next((a for a, _ in events if a != events[0][0]), "reset")
+            writes.add_corrections(cur, [(request.sound_id, user,
+                                          [(prior, norm.tag, tag, norm.in_vocabulary)])], utc_now())
+            return prior, self._labels(cur, request.sound_id, threshold)
+
+        done = self._db.write(work)
+        if done is None:
+            return None
+        prior, labels = done
+        return LabelResult(sound_id=request.sound_id, recorded=[(prior, norm.tag)],
+                           out_of_vocabulary=[], ignored=[], suggestions={}, labels=labels)
+
     def label_many(self, requests: Sequence[LabelRequest]) -> list[LabelResult]:
         """Many sounds' changes in one transaction (labels are not re-read: `labels` is None)."""
         prepared = [_prepare(r) for r in requests]
