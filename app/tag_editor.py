@@ -79,6 +79,22 @@ def _label(store: TagStore, sound_id: int, msg_key: str, **changes) -> None:
     st.session_state[msg_key] = ("warning", " ".join(notes)) if notes else None
 
 
+def _take_back(store: TagStore, sound_id: int, tag: str, msg_key: str, fallback: str) -> None:
+    """Put back a removed tag, or take back your own addition: the tag returns to the state it
+    had before (TagStore.take_back). Another person's addition is removed as usual."""
+    user = st.session_state.get("user", "local")
+    try:
+        done = store.take_back(sound_id, tag, user=user, mine_only=fallback == "remove",
+                               threshold=st.session_state.get("threshold", 0.5))
+    except (StoreError, ValueError) as e:
+        st.session_state[msg_key] = ("error", f"Not saved: {e}")
+        return
+    if done is None and fallback == "remove":
+        _label(store, sound_id, msg_key, remove=[tag])
+    else:
+        st.session_state[msg_key] = None
+
+
 def _on_add(store: TagStore, sound_id: int, key: str, msg_key: str) -> None:
     typed = list(st.session_state.get(key) or [])
     st.session_state[key] = []
@@ -107,11 +123,15 @@ def _tag_row(store: TagStore, sound_id: int, line: TagLine, prefix: str, msg_key
             st.caption(STATE_NOTE[line.state])
         if line.state == "removed":
             st.button("", key=f"{key}_restore", icon=":material/undo:", help=f"Put back '{line.tag}'",
-                      on_click=_label, args=(store, sound_id, msg_key), kwargs={"confirm": [line.tag]})
+                      on_click=_take_back, args=(store, sound_id, line.tag, msg_key, "none"))
             return
         st.button("", key=f"{key}_confirm", icon=":material/check:", disabled=line.state == "confirmed",
                   help=f"Confirm '{line.tag}'", on_click=_label, args=(store, sound_id, msg_key),
                   kwargs={"confirm": [line.tag]})
+        if line.state == "added":  # your own addition is taken back, not kept as a removal
+            st.button("", key=f"{key}_remove", icon=":material/close:", help=f"Remove '{line.tag}'",
+                      on_click=_take_back, args=(store, sound_id, line.tag, msg_key, "remove"))
+            return
         st.button("", key=f"{key}_remove", icon=":material/close:", help=f"Remove '{line.tag}'",
                   on_click=_label, args=(store, sound_id, msg_key), kwargs={"remove": [line.tag]})
 

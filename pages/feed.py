@@ -27,7 +27,7 @@ def reset_page() -> None:
     st.session_state["feed_page"] = 1
 
 
-def filters() -> SoundQuery:
+def filters(store: TagStore) -> SoundQuery:
     show, sort, source, tag, threshold = st.columns([3.4, 2, 2, 2, 2], vertical_alignment="bottom")
     shown = show.segmented_control("Show", list(SHOW), default="All", key="feed_show",
                                    on_change=reset_page) or "All"
@@ -35,12 +35,21 @@ def filters() -> SoundQuery:
                            help="Least certain first: the sounds whose scores sit closest to the "
                                 "threshold, where the model is least sure, come first.")
     src = source.selectbox("Source", list(SOURCES), key="feed_source", on_change=reset_page)
-    picked = tag.selectbox("Tag", vocabulary_options(), index=None, key="feed_tag",
-                           placeholder="any tag", accept_new_options=True, on_change=reset_page)
+    # No free text: Enter takes the first real match ("perc": percussion), as in the Add box.
+    picked = tag.selectbox("Tag", tag_options(store), index=None, key="feed_tag",
+                           placeholder="any tag", on_change=reset_page,
+                           help="Sounds whose final tags (at the threshold, after people's "
+                                "corrections) include this tag.")
     with threshold:
         value = threshold_slider("feed")
     return SoundQuery(reviewed=SHOW[shown], tag=picked or None, source=SOURCES[src],
                       sort=SORT[order], limit=PAGE_SIZE, threshold=value)
+
+
+def tag_options(store: TagStore) -> list[str]:
+    """The vocabulary (with the real words behind its mangled tags) and people's own tags."""
+    known = vocabulary_options()
+    return [*known, *sorted(set(store.person_tags()) - set(known))]
 
 
 def card(store: TagStore, sound: Sound, row: SoundRow) -> None:
@@ -65,7 +74,7 @@ def pager(total: int) -> int:
 
 
 def sound_list(store: TagStore) -> None:
-    query = filters()
+    query = filters(store)
     total = store.count_sounds(query)
     if total == 0:
         empty = store.count_sounds(SoundQuery()) == 0

@@ -173,4 +173,9 @@ SELECT (SELECT count(*) FROM sounds),
        (SELECT count(*) FROM corrections WHERE action = 'undo'),
        (SELECT count(*) FROM predictions)
 """
+# Tags people gave that the vocabulary lacks (for the feed's tag filter, beside the 1000).
+PERSON_TAGS = """
+SELECT DISTINCT tag FROM corrections
+WHERE action IN ('add', 'confirm') AND NOT coalesce(in_vocabulary, FALSE) ORDER BY tag
+"""
 SOUNDS_BY_SOURCE = "SELECT source, count(*) FROM sounds GROUP BY source ORDER BY source"

@@ -207,6 +207,11 @@ class TagStore:
         rows = self._db.read(lambda cur: cur.execute(queries.SELECTED_ROWS, params).fetchall())
         return [_sound_row(r, threshold) for r in rows]
 
+    def person_tags(self) -> list[str]:
+        """Tags outside the vocabulary that people added or confirmed, sorted."""
+        return [r[0] for r in self._db.read(lambda cur: cur.execute(
+            queries.PERSON_TAGS).fetchall())]
+
     def read_sql(self, sql: str, params: dict, arrow: bool = False):
         """Rows (or a pyarrow Table) of one of core.store.queries' constant queries."""
         def work(cur):
