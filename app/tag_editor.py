@@ -140,6 +140,11 @@ def seed_labels(prefix: str, labels: SoundLabels) -> None:
     """Hand a card's next draw the labels its page has just read, so a page of cards costs one
     query rather than one per card. Used once: the fragment's own reruns read the store."""
     st.session_state[_seed_key(prefix, labels.sound_id)] = labels
+    st.session_state[_reviewed_key(prefix, labels.sound_id)] = labels.reviewed
+
+
+def _reviewed_key(prefix: str, sound_id: int) -> str:
+    return f"{prefix}_{sound_id}_was_reviewed"
 
 
 def _seed_key(prefix: str, sound_id: int) -> str:
@@ -158,6 +163,12 @@ def tag_editor(store: TagStore, sound_id: int, prefix: str) -> None:
         except StoreError as e:
             st.error(f"The tag store is unavailable: {e}")
             return
+    was = _reviewed_key(prefix, sound_id)
+    if st.session_state.get(was, labels.reviewed) != labels.reviewed:
+        # The first change to a card (or an undo of its last) moves the page's "12 of 30
+        # reviewed": the whole page runs again, once; other edits re-run this card only.
+        st.session_state[was] = labels.reviewed
+        st.rerun(scope="app")
     st.caption(("Reviewed · " if labels.reviewed else "Not reviewed yet · ")
                + f"final tags: {escape_markdown(summary(people_first(labels)))}")
     lines = tag_lines(labels)

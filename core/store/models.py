@@ -55,8 +55,9 @@ class SoundQuery:
     """Which sounds to list, in which order, and which page."""
 
     reviewed: bool | None = None  # True: touched by a person; False: not yet; None: both
-    tag: str | None = None  # in the final labels or the predictions (normalized first)
+    tag: str | None = None  # among the final labels at `threshold` (normalized first)
     source: str | None = None  # "freesound", "upload", "folder" or None for all
+    search: str | None = None  # text in the name, uploader or description (any case)
     sort: str = "newest"  # "newest" (added last first), "oldest", "uncertain" (least sure first)
     limit: int | None = 50  # page size (None: all)
     offset: int = 0  # rows skipped before the page

@@ -39,7 +39,8 @@ def _ctes(scope: str) -> str:
 
 
 # Which sounds, in which order, which page: ids only (cheap), so paging happens in SQL.
-# Parameters: reviewed, source, tag, since, threshold, sort, limit, offset (NULL: no filter).
+# Parameters: reviewed, source, tag, since, search (lower case), threshold, sort, limit, offset
+# (NULL: no filter).
 SELECT_IDS = "WITH " + _ctes("TRUE") + """,
 uncertainty AS (
     SELECT sound_id, min(abs(score - $threshold)) AS uncertainty FROM current GROUP BY sound_id),
@@ -56,6 +57,9 @@ WHERE ($reviewed IS NULL OR (r.sound_id IS NOT NULL) = $reviewed)
   AND ($source IS NULL OR s.source = $source)
   AND ($tag IS NULL OR s.id IN (SELECT sound_id FROM tagged))
   AND ($since IS NULL OR s.added_at >= $since OR t.last_at >= $since)
+  AND ($search IS NULL OR contains(lower(s.name), $search)
+       OR contains(lower(coalesce(s.username, '')), $search)
+       OR contains(lower(coalesce(s.description, '')), $search))
 ORDER BY CASE WHEN $sort = 'uncertain' THEN u.uncertainty END ASC NULLS LAST,
          CASE WHEN $sort = 'oldest' THEN s.id END ASC,
          s.added_at DESC, s.id DESC
@@ -109,6 +113,11 @@ LABEL_ROWS = ("WITH " + _ctes(_IDS_SCOPE)
 # The same rows for the sounds SELECT_IDS picks (parameters: both queries').
 SELECTED_ROWS = ("WITH " + _ctes("TRUE")
                  + _DETAILS.replace("{rows}", f"s.id IN (SELECT id FROM ({SELECT_IDS}))"))
+
+# Which of these sounds ($ids) a person has reviewed (a correction of theirs is in effect).
+REVIEWED_AMONG = "WITH " + _ctes(_IDS_SCOPE) + """
+SELECT DISTINCT sound_id FROM tag_state
+"""
 
 # The export columns (the jsonl field names), in order.
 EXPORT_ROWS = f"""

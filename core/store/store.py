@@ -47,8 +47,8 @@ def file_hash(path: str | Path) -> str:
 
 def _selection(**overrides) -> dict:
     """Parameters of queries.SELECT_IDS: every filter off, all sounds, oldest first."""
-    params = {"reviewed": None, "source": None, "tag": None, "since": None, "threshold": 0.5,
-              "sort": "oldest", "limit": None, "offset": 0}
+    params = {"reviewed": None, "source": None, "tag": None, "since": None, "search": None,
+              "threshold": 0.5, "sort": "oldest", "limit": None, "offset": 0}
     params.update(overrides)
     return params
 
@@ -186,16 +186,33 @@ class TagStore:
 
         def work(cur):
             ids = [r[0] for r in cur.execute(queries.SELECT_IDS, _query_params(query)).fetchall()]
-            rows = cur.execute(queries.LABEL_ROWS,
-                               {"ids": ids, "threshold": query.threshold}).fetchall()
-            by_id = {r[queries.COL_ID]: r for r in rows}
-            return [by_id[i] for i in ids]
+            return _rows_in_order(cur, ids, query.threshold)
 
         return [_sound_row(r, query.threshold) for r in self._db.read(work)]
 
+    def list_ids(self, query: SoundQuery | None = None) -> list[int]:
+        """The ids of every sound the query selects (limit and offset too), in its order:
+        a review queue that stays put while its sounds are reviewed."""
+        query = query or SoundQuery()
+        return [r[0] for r in self._db.read(lambda cur: cur.execute(
+            queries.SELECT_IDS, _query_params(query)).fetchall())]
+
+    def rows_for(self, ids: Sequence[int], threshold: float = 0.5) -> list[SoundRow]:
+        """These sounds (a page of a queue) with their labels, in the order given; ids that are
+        not in the store are left out."""
+        ids = [int(i) for i in ids]
+        rows = self._db.read(lambda cur: _rows_in_order(cur, ids, threshold))
+        return [_sound_row(r, threshold) for r in rows]
+
+    def reviewed_among(self, ids: Sequence[int]) -> set[int]:
+        """Which of these sounds a person has reviewed (a correction of theirs is in effect)."""
+        rows = self._db.read(lambda cur: cur.execute(
+            queries.REVIEWED_AMONG, {"ids": [int(i) for i in ids]}).fetchall())
+        return {r[0] for r in rows}
+
     def count_sounds(self, query: SoundQuery | None = None) -> int:
         query = query or SoundQuery()
-        if (query.reviewed, query.tag, query.source) == (None, None, None):  # no filter: cheap
+        if (query.reviewed, query.tag, query.source, query.search) == (None,) * 4:  # cheap
             return self._db.read(lambda cur: fetch_one(cur.execute(queries.COUNT_ALL))[0])
         params = {**_query_params(query), "limit": None, "offset": 0}
         return self._db.read(lambda cur: fetch_one(cur.execute(queries.COUNT_IDS, params))[0])
@@ -257,9 +274,16 @@ def selection_params(reviewed_only: bool, since: datetime | None, threshold: flo
 
 def _query_params(query: SoundQuery) -> dict:
     tag = normalize_tag(query.tag).tag if query.tag else None
-    return _selection(reviewed=query.reviewed, source=query.source, tag=tag or None,
+    search = (query.search or "").strip().lower() or None
+    return _selection(reviewed=query.reviewed, source=query.source, tag=tag or None, search=search,
                       threshold=query.threshold, sort=query.sort, limit=query.limit,
                       offset=query.offset)
+
+
+def _rows_in_order(cur, ids: list[int], threshold: float) -> list[tuple]:
+    rows = cur.execute(queries.LABEL_ROWS, {"ids": ids, "threshold": threshold}).fetchall()
+    by_id = {r[queries.COL_ID]: r for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _sound(row: tuple) -> Sound:
