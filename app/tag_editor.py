@@ -95,11 +95,16 @@ def _take_back(store: TagStore, sound_id: int, tag: str, msg_key: str, fallback:
         st.session_state[msg_key] = None
 
 
-def _on_add(store: TagStore, sound_id: int, key: str, msg_key: str) -> None:
+def _on_add(store: TagStore, sound_id: int, key: str, counter: str, msg_key: str) -> None:
     typed = list(st.session_state.get(key) or [])
     st.session_state[key] = []
+    st.session_state[counter] = st.session_state.get(counter, 0) + 1  # a new box: see below
     if typed:
         _label(store, sound_id, msg_key, add=typed)
+
+
+def _add_counter(base: str) -> str:
+    return f"{base}_count"
 
 
 def _on_undo(store: TagStore, sound_id: int, msg_key: str) -> None:
@@ -225,13 +230,18 @@ def summary(tags: list[str]) -> str:
 
 def _add_and_undo(store: TagStore, sound_id: int, labels: SoundLabels, prefix: str,
                   msg_key: str) -> None:
-    add_key = f"{prefix}_{sound_id}_add"
-    # One tag per Enter: the callback stores it and empties the box. max_selections=1 also stops
-    # Enter from taking Streamlit's "Select N matches" entry, which added every match of "bass".
+    base = f"{prefix}_{sound_id}_add"
+    # One tag per Enter, and each added tag gets a new box (a new key): an emptied box kept its
+    # focus and opened its whole list again, and a second Enter added the highlighted first tag
+    # ("action", or whichever one lay under the mouse). The new box has no focus, so further
+    # Enters do nothing. max_selections=1 also stops Enter from taking Streamlit's "Select N
+    # matches" entry, which added every match of "bass".
+    n = st.session_state.get(_add_counter(base), 0)
+    add_key = base if n == 0 else f"{base}_{n}"
     st.multiselect("Add tags", vocabulary_options(), key=add_key, accept_new_options=True,
                    max_selections=1,
                    placeholder="Type to search the 1000 tags; Enter adds",
-                   on_change=_on_add, args=(store, sound_id, add_key, msg_key),
+                   on_change=_on_add, args=(store, sound_id, add_key, _add_counter(base), msg_key),
                    help="Tags are normalized to the model's vocabulary ('bass' becomes 'bas'). "
                         "A tag outside it is kept and marked ∉.")
     confirm_all, undo = st.columns(2)

@@ -66,7 +66,7 @@ def test_a_tag_of_vocabulary_words_suggests_them_and_a_long_tag_is_refused(app_e
     at = open_page("feed")
     at.multiselect(key=f"feed_{sid}_add").set_value(["door creak"]).run()
     assert "close vocabulary tags: door, creak" in plain(at, ("warning",))
-    at.multiselect(key=f"feed_{sid}_add").set_value(["x" * 500]).run()
+    at.multiselect(key=f"feed_{sid}_add_1").set_value(["x" * 500]).run()  # the next box
     assert not at.exception
     error = plain(at, ("error",))
     assert "Not saved" in error and "at most 100 characters" in error and "500" in error
