@@ -61,7 +61,7 @@ def card(store: TagStore, sound: Sound, row: SoundRow, focused: bool) -> None:
         left, right = st.columns([3, 2])
         with left:
             sound_header(sound)
-            if audio_player(sound.audio_path):
+            if audio_player(sound.audio_path, sound.duration_s):
                 stored_spectrogram(sound.id, sound.audio_path, sound.patch_start)
         with right:
             tag_editor(store, sound.id, "feed")

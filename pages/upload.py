@@ -9,7 +9,7 @@ from app.settings import resolve_settings
 from app.spectrogram import compute_spectrogram, spectrogram_png
 from app.tag_editor import tag_editor
 from app.text import escape_markdown
-from app.ui import audio_mime, score_bar, threshold_slider
+from app.ui import audio_mime, score_bar, short_sound_note, threshold_slider
 from app.upload import (
     UPLOAD_LIMIT_MB,
     HeldUpload,
@@ -92,6 +92,7 @@ def show_upload(upload, a: UploadAnalysis, threshold: float) -> None:
         with left:
             st.image(_spectrogram(a.sha256, a.patch_start, a.samples), width="stretch")
             st.audio(upload.getvalue(), format=audio_mime(upload.name))
+            short_sound_note(a.duration_s)
             st.caption(analysed_part(a))
         with right:
             try:
