@@ -112,12 +112,16 @@ def _on_undo(store: TagStore, sound_id: int, msg_key: str) -> None:
     st.session_state[msg_key] = None if done else ("info", "Nothing of yours to undo here.")
 
 
-def _tag_row(store: TagStore, sound_id: int, line: TagLine, prefix: str, msg_key: str) -> None:
+def _tag_row(store: TagStore, sound_id: int, line: TagLine, prefix: str, msg_key: str,
+             number: int) -> None:
     # One horizontal container, not st.columns: a row is 5 elements instead of 9, and the
     # browser's time to draw a page grows with its element count (README, Performance).
+    # Each button's label names its action and tag ("Remove piano"): a screen reader and the
+    # keyboard shortcuts (app/review_keys.py, which finds row `number` by its key) read it; the
+    # page's CSS (ROW_CSS) hides the text, so the row shows the icon alone.
     key = f"{prefix}_{sound_id}_{line.tag}"
     with st.container(horizontal=True, vertical_alignment="center", gap="small", wrap=False,
-                      key=f"{key}_row"):
+                      key=f"{prefix}_{sound_id}_tagrow{number}_{line.tag}"):
         mark = "" if line.in_vocabulary else " ∉"
         shown = escape_markdown(line.tag) + mark
         st.markdown(f"~~{shown}~~" if line.state == "removed" else
@@ -126,19 +130,34 @@ def _tag_row(store: TagStore, sound_id: int, line: TagLine, prefix: str, msg_key
             score_bar(None, line.score, STATE_NOTE[line.state])
         else:
             st.caption(STATE_NOTE[line.state])
+        name = escape_markdown(line.tag)
         if line.state == "removed":
-            st.button("", key=f"{key}_restore", icon=":material/undo:", help=f"Put back '{line.tag}'",
+            st.button(f"Put back {name}", key=f"{key}_restore", icon=":material/undo:",
                       on_click=_take_back, args=(store, sound_id, line.tag, msg_key, "none"))
             return
-        st.button("", key=f"{key}_confirm", icon=":material/check:", disabled=line.state == "confirmed",
-                  help=f"Confirm '{line.tag}'", on_click=_label, args=(store, sound_id, msg_key),
-                  kwargs={"confirm": [line.tag]})
+        st.button(f"Confirm {name}", key=f"{key}_confirm", icon=":material/check:",
+                  disabled=line.state == "confirmed", on_click=_label,
+                  args=(store, sound_id, msg_key), kwargs={"confirm": [line.tag]})
         if line.state == "added":  # your own addition is taken back, not kept as a removal
-            st.button("", key=f"{key}_remove", icon=":material/close:", help=f"Remove '{line.tag}'",
+            st.button(f"Remove {name}", key=f"{key}_remove", icon=":material/close:",
                       on_click=_take_back, args=(store, sound_id, line.tag, msg_key, "remove"))
             return
-        st.button("", key=f"{key}_remove", icon=":material/close:", help=f"Remove '{line.tag}'",
-                  on_click=_label, args=(store, sound_id, msg_key), kwargs={"remove": [line.tag]})
+        st.button(f"Remove {name}", key=f"{key}_remove", icon=":material/close:", on_click=_label,
+                  args=(store, sound_id, msg_key), kwargs={"remove": [line.tag]})
+
+
+# The tag rows' button labels are for screen readers and shortcuts; the row shows the icon.
+ROW_CSS = """<style>
+[class*="_tagrow"] [data-testid="stButton"] [data-testid="stMarkdownContainer"] {
+  position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%);
+  white-space: nowrap; }
+.tagkeys-current { outline: 2px solid var(--st-primary-color, #00bcd4); outline-offset: 2px; }
+</style>"""
+
+
+def row_styles() -> None:
+    """Once per page that shows tag rows."""
+    st.html(ROW_CSS)
 
 
 def seed_labels(prefix: str, labels: SoundLabels) -> None:
@@ -178,12 +197,12 @@ def tag_editor(store: TagStore, sound_id: int, prefix: str) -> None:
                + f"final tags: {escape_markdown(summary(people_first(labels)))}")
     lines = tag_lines(labels)
     rows = [line for line in lines if line.state != "suggested"]
-    for line in rows[:SHOWN_LINES]:
-        _tag_row(store, sound_id, line, prefix, msg_key)
+    for number, line in enumerate(rows[:SHOWN_LINES], 1):
+        _tag_row(store, sound_id, line, prefix, msg_key, number)
     if len(rows) > SHOWN_LINES:
         with st.expander(f"{len(rows) - SHOWN_LINES} more tags"):
-            for line in rows[SHOWN_LINES:]:
-                _tag_row(store, sound_id, line, prefix, msg_key)
+            for number, line in enumerate(rows[SHOWN_LINES:], SHOWN_LINES + 1):
+                _tag_row(store, sound_id, line, prefix, msg_key, number)
     _suggestions(store, sound_id, [line for line in lines if line.state == "suggested"], prefix,
                  msg_key)
     _add_and_undo(store, sound_id, labels, prefix, msg_key)

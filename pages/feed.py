@@ -7,8 +7,9 @@ import streamlit as st
 from app import review_queue as rq
 from app.feed_panel import fetch_panel
 from app.resources import get_store
+from app.review_keys import review_keys, shortcuts_help
 from app.settings import resolve_settings
-from app.tag_editor import seed_labels, tag_editor, vocabulary_options
+from app.tag_editor import row_styles, seed_labels, tag_editor, vocabulary_options
 from app.ui import audio_player, sound_header, stored_spectrogram, threshold_slider
 from core.store import Sound, SoundQuery, SoundRow, StoreError, TagStore
 
@@ -18,6 +19,7 @@ SOURCES = {"All sources": None, "Freesound": "freesound", "Uploads": "upload", "
 
 settings = resolve_settings()
 st.title("Feed and review")
+row_styles()
 
 
 def reset_page() -> None:
@@ -88,6 +90,7 @@ def queue_bar(store: TagStore, page: rq.QueuePage, reviewed: int) -> None:
         st.button("Refresh queue", key="feed_refresh", icon=":material/refresh:",
                   on_click=rq.refresh,
                   help="Read the list again: sounds reviewed since leave 'To review'.")
+        shortcuts_help()
         with st.popover("Confirm page", icon=":material/done_all:"):
             st.caption("Confirm the final tags shown on every card of this page "
                        "(tags a person already set stay as they are).")
@@ -114,6 +117,7 @@ def sound_list(store: TagStore) -> None:
     rows = store.rows_for(page.shown, query.threshold)
     sounds = store.get_sounds([row.id for row in rows])
     focus = st.session_state.get(rq.FOCUS)
+    review_keys("feed", focus)
     for row in rows:
         if row.id in sounds:  # deleted since the list was read
             card(store, sounds[row.id], row, row.id == focus)

@@ -7,7 +7,7 @@ import streamlit as st
 from app.resources import get_store, get_tagger
 from app.settings import resolve_settings
 from app.spectrogram import compute_spectrogram, spectrogram_png
-from app.tag_editor import tag_editor
+from app.tag_editor import row_styles, tag_editor
 from app.text import escape_markdown
 from app.ui import audio_mime, score_bar, short_sound_note, threshold_slider
 from app.upload import (
@@ -32,6 +32,7 @@ st.session_state.setdefault("upload_analyses", {})  # (sha256, model) -> UploadA
 st.session_state.setdefault("upload_held", {})  # sha256 -> HeldUpload, shown until cleared
 
 st.title("Upload and tag")
+row_styles()
 st.caption(f"wav, flac, ogg, opus or mp3, at most {UPLOAD_LIMIT_MB} MB per file. Long files are "
            f"welcome: the first {MAX_SECONDS:.0f} s are analysed, and each result says which part.")
 

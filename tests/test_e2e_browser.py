@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -196,7 +197,8 @@ def test_upload_keep_and_correct_lands_in_the_store(app_server, page, tmp_path):
 
 def stored_sound(db: Path, tmp_path: Path, name: str, seconds: float = 1.0) -> int:
     """A generated tone stored straight into the app's tag store (as the feed job would)."""
-    wav = make_tone_file(tmp_path / f"{name}.wav", seconds=seconds, freq=550.0)
+    freq = 300.0 + sum(name.encode()) % 900  # another name, other audio: a sound of its own
+    wav = make_tone_file(tmp_path / f"{name}.wav", seconds=seconds, freq=freq)
     info = SoundInfo(source="folder", name=name, audio_path=str(wav), content_hash=file_hash(wav),
                      duration_s=seconds)
     return TagStore(db).add_sound(info, [("piano", 0.9), ("note", 0.6)], "e2e@0")[0]
@@ -224,6 +226,57 @@ def test_a_second_enter_in_add_tags_adds_nothing(app_server, page, tmp_path):
     no_exception(page)
     assert [(c.action, c.tag) for c in TagStore(db).history(sid)] == [("add", "crunchy"),
                                                                       ("add", "door")]
+
+
+def until(check, what: str, timeout_s: float = 60.0) -> None:
+    """Wait for `check()` (a read of the store) to hold; fail saying `what` did not happen."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {timeout_s:g} s: {what}")
+        time.sleep(0.3)
+
+
+def test_review_from_the_keyboard_with_named_buttons(app_server, page, tmp_path):
+    base, db = app_server["url"], app_server["db"]
+    sid = stored_sound(db, tmp_path, "keyboard review")  # the newest: the first card
+    open_page(page, base, "feed", "Feed and review")
+    card = page.locator(f".st-key-feed_card_{sid}")
+    card.get_by_role("button", name="Remove piano").wait_for()  # buttons say what they do to what
+    card.get_by_role("button", name="Confirm note").wait_for()
+    page.get_by_role("button", name="Keyboard").wait_for()
+
+    def labels():
+        return TagStore(db).labels(sid)
+
+    page.keyboard.press("1")  # row 1, piano: confirm
+    until(lambda: labels().confirmed == ["piano"], "1 confirms piano")
+    settle(page)
+    card.get_by_text(re.compile(r"confirmed")).first.wait_for()  # drawn: the next key acts on it
+    settle(page)
+    page.keyboard.press("1")  # confirmed: remove
+    until(lambda: labels().removed == ["piano"], "1 again removes piano")
+    card.get_by_role("button", name="Put back piano").wait_for()
+    settle(page)
+    page.keyboard.press("u")  # undo: confirmed again
+    until(lambda: labels().confirmed == ["piano"] and not labels().removed, "u undoes")
+    card.get_by_role("button", name="Remove piano").wait_for()
+    settle(page)
+    page.keyboard.press("a")  # into the Add box
+    page.keyboard.type("door")
+    page.keyboard.press("Enter")
+    until(lambda: "door" in labels().added, "a, door, Enter adds door")
+    card.get_by_role("button", name="Remove door").wait_for()
+    settle(page)
+    page.keyboard.press("c")  # confirm all
+    until(lambda: set(labels().confirmed) >= {"piano", "note"}, "c confirms all")
+    settle(page)
+    assert card.evaluate("c => c.classList.contains('tagkeys-current')")
+    no_exception(page)
+    shoot(page, "feed-keyboard")
+    events = [(c.action, c.tag) for c in TagStore(db).history(sid) if not c.undone]
+    assert ("add", "door") in events and ("confirm", "note") in events
+    assert {t for _, t in events} <= {"piano", "note", "door"}  # no stray tag from a keystroke
 
 
 def test_every_page_renders_in_the_browser(app_server, page):
