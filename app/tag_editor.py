@@ -263,13 +263,16 @@ def _add_and_undo(store: TagStore, sound_id: int, labels: SoundLabels, prefix: s
                    on_change=_on_add, args=(store, sound_id, add_key, _add_counter(base), msg_key),
                    help="Tags are normalized to the model's vocabulary ('bass' becomes 'bas'). "
                         "A tag outside it is kept and marked ∉.")
-    confirm_all, undo = st.columns(2)
-    confirm_all.button("Confirm all", key=f"{prefix}_{sound_id}_confirm_all",
-                       icon=":material/done_all:", disabled=not labels.final,
-                       help="The final tags are right: confirm them all.",
-                       on_click=_label, args=(store, sound_id, msg_key),
-                       kwargs={"confirm": list(labels.final)}, width="stretch")
-    undo.button("Undo", key=f"{prefix}_{sound_id}_undo", icon=":material/undo:",
-                help="Take back your last change to this sound.",
-                on_click=_on_undo, args=(store, sound_id, msg_key), width="stretch")
+    with st.container(horizontal=True, gap="small"):  # 3 elements; st.columns(2) made 5
+        _confirm_all_and_undo(store, sound_id, labels, prefix, msg_key)
 
+
+def _confirm_all_and_undo(store: TagStore, sound_id: int, labels: SoundLabels, prefix: str,
+                          msg_key: str) -> None:
+    st.button("Confirm all", key=f"{prefix}_{sound_id}_confirm_all", icon=":material/done_all:",
+              disabled=not labels.final, help="The final tags are right: confirm them all.",
+              on_click=_label, args=(store, sound_id, msg_key),
+              kwargs={"confirm": list(labels.final)}, width="stretch")
+    st.button("Undo", key=f"{prefix}_{sound_id}_undo", icon=":material/undo:",
+              help="Take back your last change to this sound.",
+              on_click=_on_undo, args=(store, sound_id, msg_key), width="stretch")

@@ -73,7 +73,8 @@ def pager(page: rq.QueuePage, key: str) -> None:
     """One of the two pagers (above and below the cards): both follow the page in rq.PAGE."""
     if page.pages == 1:
         return
-    st.session_state[key] = page.page
+    if st.session_state.get(key) != page.page:  # the other pager (or Next unreviewed) moved
+        st.session_state[key] = page.page
     st.pagination(page.pages, key=key, on_change=lambda: rq.go_to_page(st.session_state[key]))
 
 
