@@ -121,7 +121,7 @@ def sound_list(store: TagStore) -> None:
     review_keys("feed", focus)
     for row in rows:
         if row.id in sounds:  # deleted since the list was read
-            card(store, sounds[row.id], row, row.id == focus)
+            card(store, sounds[row.id], row, row.id == focus and not row.reviewed)
     pager(page, "feed_page_bottom")
 
 

@@ -245,12 +245,16 @@ def test_review_from_the_keyboard_with_named_buttons(app_server, page, tmp_path)
     card.get_by_role("button", name="Remove piano").wait_for()  # buttons say what they do to what
     card.get_by_role("button", name="Confirm note").wait_for()
     page.get_by_role("button", name="Keyboard").wait_for()
+    page.wait_for_function("() => !!(window.__tagKeys && window.__tagKeys.handler)")  # loaded
 
     def labels():
         return TagStore(db).labels(sid)
 
+    count = page.get_by_text(re.compile(r"\d+ of \d+ reviewed"))
+    reviewed, total = map(int, re.search(r"(\d+) of (\d+) reviewed", count.inner_text()).groups())
     page.keyboard.press("1")  # row 1, piano: confirm
     until(lambda: labels().confirmed == ["piano"], "1 confirms piano")
+    page.get_by_text(f"{reviewed + 1} of {total} reviewed").wait_for()  # the count is live
     settle(page)
     card.get_by_text(re.compile(r"confirmed")).first.wait_for()  # drawn: the next key acts on it
     settle(page)
