@@ -56,6 +56,7 @@ def current_page(ids: list[int]) -> QueuePage:
 def go_to_page(page: int) -> None:
     st.session_state[PAGE] = page
     st.session_state.pop(FOCUS, None)
+    st.session_state.pop(NOTICE, None)  # what the last queue action did is said once
 
 
 def refresh() -> None:
