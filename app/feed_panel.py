@@ -130,6 +130,7 @@ def run_job(title: str, job, kind: str) -> None:
         return
     bar.empty()
     st.session_state[f"feed_{kind}_summary"] = summary
+    st.session_state.pop("feed_queue", None)  # the review queue is read again, with the new sounds
 
 
 def last_summary(kind: str) -> None:

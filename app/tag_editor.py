@@ -79,11 +79,32 @@ def _label(store: TagStore, sound_id: int, msg_key: str, **changes) -> None:
     st.session_state[msg_key] = ("warning", " ".join(notes)) if notes else None
 
 
-def _on_add(store: TagStore, sound_id: int, key: str, msg_key: str) -> None:
+def _take_back(store: TagStore, sound_id: int, tag: str, msg_key: str, fallback: str) -> None:
+    """Put back a removed tag, or take back your own addition: the tag returns to the state it
+    had before (TagStore.take_back). Another person's addition is removed as usual."""
+    user = st.session_state.get("user", "local")
+    try:
+        done = store.take_back(sound_id, tag, user=user, mine_only=fallback == "remove",
+                               threshold=st.session_state.get("threshold", 0.5))
+    except (StoreError, ValueError) as e:
+        st.session_state[msg_key] = ("error", f"Not saved: {e}")
+        return
+    if done is None and fallback == "remove":
+        _label(store, sound_id, msg_key, remove=[tag])
+    else:
+        st.session_state[msg_key] = None
+
+
+def _on_add(store: TagStore, sound_id: int, key: str, counter: str, msg_key: str) -> None:
     typed = list(st.session_state.get(key) or [])
     st.session_state[key] = []
+    st.session_state[counter] = st.session_state.get(counter, 0) + 1  # a new box: see below
     if typed:
         _label(store, sound_id, msg_key, add=typed)
+
+
+def _add_counter(base: str) -> str:
+    return f"{base}_count"
 
 
 def _on_undo(store: TagStore, sound_id: int, msg_key: str) -> None:
@@ -91,12 +112,16 @@ def _on_undo(store: TagStore, sound_id: int, msg_key: str) -> None:
     st.session_state[msg_key] = None if done else ("info", "Nothing of yours to undo here.")
 
 
-def _tag_row(store: TagStore, sound_id: int, line: TagLine, prefix: str, msg_key: str) -> None:
+def _tag_row(store: TagStore, sound_id: int, line: TagLine, prefix: str, msg_key: str,
+             number: int) -> None:
     # One horizontal container, not st.columns: a row is 5 elements instead of 9, and the
     # browser's time to draw a page grows with its element count (README, Performance).
+    # Each button's label names its action and tag ("Remove piano"): a screen reader and the
+    # keyboard shortcuts (app/review_keys.py, which finds row `number` by its key) read it; the
+    # page's CSS (ROW_CSS) hides the text, so the row shows the icon alone.
     key = f"{prefix}_{sound_id}_{line.tag}"
     with st.container(horizontal=True, vertical_alignment="center", gap="small", wrap=False,
-                      key=f"{key}_row"):
+                      key=f"{prefix}_{sound_id}_tagrow{number}_{line.tag}"):
         mark = "" if line.in_vocabulary else " ∉"
         shown = escape_markdown(line.tag) + mark
         st.markdown(f"~~{shown}~~" if line.state == "removed" else
@@ -105,21 +130,45 @@ def _tag_row(store: TagStore, sound_id: int, line: TagLine, prefix: str, msg_key
             score_bar(None, line.score, STATE_NOTE[line.state])
         else:
             st.caption(STATE_NOTE[line.state])
+        name = escape_markdown(line.tag)
         if line.state == "removed":
-            st.button("", key=f"{key}_restore", icon=":material/undo:", help=f"Put back '{line.tag}'",
-                      on_click=_label, args=(store, sound_id, msg_key), kwargs={"confirm": [line.tag]})
+            st.button(f"Put back {name}", key=f"{key}_restore", icon=":material/undo:",
+                      on_click=_take_back, args=(store, sound_id, line.tag, msg_key, "none"))
             return
-        st.button("", key=f"{key}_confirm", icon=":material/check:", disabled=line.state == "confirmed",
-                  help=f"Confirm '{line.tag}'", on_click=_label, args=(store, sound_id, msg_key),
-                  kwargs={"confirm": [line.tag]})
-        st.button("", key=f"{key}_remove", icon=":material/close:", help=f"Remove '{line.tag}'",
-                  on_click=_label, args=(store, sound_id, msg_key), kwargs={"remove": [line.tag]})
+        st.button(f"Confirm {name}", key=f"{key}_confirm", icon=":material/check:",
+                  disabled=line.state == "confirmed", on_click=_label,
+                  args=(store, sound_id, msg_key), kwargs={"confirm": [line.tag]})
+        if line.state == "added":  # your own addition is taken back, not kept as a removal
+            st.button(f"Remove {name}", key=f"{key}_remove", icon=":material/close:",
+                      on_click=_take_back, args=(store, sound_id, line.tag, msg_key, "remove"))
+            return
+        st.button(f"Remove {name}", key=f"{key}_remove", icon=":material/close:", on_click=_label,
+                  args=(store, sound_id, msg_key), kwargs={"remove": [line.tag]})
+
+
+# The tag rows' button labels are for screen readers and shortcuts; the row shows the icon.
+ROW_CSS = """<style>
+[class*="_tagrow"] [data-testid="stButton"] [data-testid="stMarkdownContainer"] {
+  position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%);
+  white-space: nowrap; }
+.tagkeys-current { outline: 2px solid var(--st-primary-color, #00bcd4); outline-offset: 2px; }
+</style>"""
+
+
+def row_styles() -> None:
+    """Once per page that shows tag rows."""
+    st.html(ROW_CSS)
 
 
 def seed_labels(prefix: str, labels: SoundLabels) -> None:
     """Hand a card's next draw the labels its page has just read, so a page of cards costs one
     query rather than one per card. Used once: the fragment's own reruns read the store."""
     st.session_state[_seed_key(prefix, labels.sound_id)] = labels
+    st.session_state[_reviewed_key(prefix, labels.sound_id)] = labels.reviewed
+
+
+def _reviewed_key(prefix: str, sound_id: int) -> str:
+    return f"{prefix}_{sound_id}_was_reviewed"
 
 
 def _seed_key(prefix: str, sound_id: int) -> str:
@@ -138,16 +187,22 @@ def tag_editor(store: TagStore, sound_id: int, prefix: str) -> None:
         except StoreError as e:
             st.error(f"The tag store is unavailable: {e}")
             return
+    was = _reviewed_key(prefix, sound_id)
+    if st.session_state.get(was, labels.reviewed) != labels.reviewed:
+        # The first change to a card (or an undo of its last) moves the page's "12 of 30
+        # reviewed": the whole page runs again, once; other edits re-run this card only.
+        st.session_state[was] = labels.reviewed
+        st.rerun(scope="app")
     st.caption(("Reviewed · " if labels.reviewed else "Not reviewed yet · ")
                + f"final tags: {escape_markdown(summary(people_first(labels)))}")
     lines = tag_lines(labels)
     rows = [line for line in lines if line.state != "suggested"]
-    for line in rows[:SHOWN_LINES]:
-        _tag_row(store, sound_id, line, prefix, msg_key)
+    for number, line in enumerate(rows[:SHOWN_LINES], 1):
+        _tag_row(store, sound_id, line, prefix, msg_key, number)
     if len(rows) > SHOWN_LINES:
         with st.expander(f"{len(rows) - SHOWN_LINES} more tags"):
-            for line in rows[SHOWN_LINES:]:
-                _tag_row(store, sound_id, line, prefix, msg_key)
+            for number, line in enumerate(rows[SHOWN_LINES:], SHOWN_LINES + 1):
+                _tag_row(store, sound_id, line, prefix, msg_key, number)
     _suggestions(store, sound_id, [line for line in lines if line.state == "suggested"], prefix,
                  msg_key)
     _add_and_undo(store, sound_id, labels, prefix, msg_key)
@@ -194,22 +249,30 @@ def summary(tags: list[str]) -> str:
 
 def _add_and_undo(store: TagStore, sound_id: int, labels: SoundLabels, prefix: str,
                   msg_key: str) -> None:
-    add_key = f"{prefix}_{sound_id}_add"
-    # One tag per Enter: the callback stores it and empties the box. max_selections=1 also stops
-    # Enter from taking Streamlit's "Select N matches" entry, which added every match of "bass".
+    base = f"{prefix}_{sound_id}_add"
+    # One tag per Enter, and each added tag gets a new box (a new key): an emptied box kept its
+    # focus and opened its whole list again, and a second Enter added the highlighted first tag
+    # ("action", or whichever one lay under the mouse). The new box has no focus, so further
+    # Enters do nothing. max_selections=1 also stops Enter from taking Streamlit's "Select N
+    # matches" entry, which added every match of "bass".
+    n = st.session_state.get(_add_counter(base), 0)
+    add_key = base if n == 0 else f"{base}_{n}"
     st.multiselect("Add tags", vocabulary_options(), key=add_key, accept_new_options=True,
                    max_selections=1,
                    placeholder="Type to search the 1000 tags; Enter adds",
-                   on_change=_on_add, args=(store, sound_id, add_key, msg_key),
+                   on_change=_on_add, args=(store, sound_id, add_key, _add_counter(base), msg_key),
                    help="Tags are normalized to the model's vocabulary ('bass' becomes 'bas'). "
                         "A tag outside it is kept and marked ∉.")
-    confirm_all, undo = st.columns(2)
-    confirm_all.button("Confirm all", key=f"{prefix}_{sound_id}_confirm_all",
-                       icon=":material/done_all:", disabled=not labels.final,
-                       help="The final tags are right: confirm them all.",
-                       on_click=_label, args=(store, sound_id, msg_key),
-                       kwargs={"confirm": list(labels.final)}, width="stretch")
-    undo.button("Undo", key=f"{prefix}_{sound_id}_undo", icon=":material/undo:",
-                help="Take back your last change to this sound.",
-                on_click=_on_undo, args=(store, sound_id, msg_key), width="stretch")
+    with st.container(horizontal=True, gap="small"):  # 3 elements; st.columns(2) made 5
+        _confirm_all_and_undo(store, sound_id, labels, prefix, msg_key)
 
+
+def _confirm_all_and_undo(store: TagStore, sound_id: int, labels: SoundLabels, prefix: str,
+                          msg_key: str) -> None:
+    st.button("Confirm all", key=f"{prefix}_{sound_id}_confirm_all", icon=":material/done_all:",
+              disabled=not labels.final, help="The final tags are right: confirm them all.",
+              on_click=_label, args=(store, sound_id, msg_key),
+              kwargs={"confirm": list(labels.final)}, width="stretch")
+    st.button("Undo", key=f"{prefix}_{sound_id}_undo", icon=":material/undo:",
+              help="Take back your last change to this sound.",
+              on_click=_on_undo, args=(store, sound_id, msg_key), width="stretch")

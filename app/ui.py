@@ -86,12 +86,19 @@ def licence_label(licence: str) -> str:
     return f"[{escape_markdown(name)}](https://creativecommons.org/{path}/{version}/)"
 
 
-def audio_player(path: str | None) -> bool:
+def audio_player(path: str | None, duration_s: float | None = None) -> bool:
     if not path or not Path(path).is_file():
         st.caption("The audio file is not in the library (it was moved or never kept).")
         return False
     st.audio(path, format=audio_mime(path))
+    short_sound_note(duration_s)
     return True
+
+
+def short_sound_note(duration_s: float | None) -> None:
+    """The browser's player counts whole seconds: a 0.45 s sound reads 0:00 / 0:00."""
+    if duration_s is not None and 0 < duration_s < 1:
+        st.caption(f"{duration_s:.2f} s long (the player rounds it down to 0:00)")
 
 
 @st.cache_data(max_entries=300, show_spinner=False)

@@ -22,6 +22,8 @@ UPLOAD_TYPES = ("wav", "flac", "ogg", "opus", "mp3")  # what the uploader accept
 UPLOAD_LIMIT_MB = 200  # per file; .streamlit/config.toml sets server.maxUploadSize to the same
 MAX_UPLOAD_BYTES = UPLOAD_LIMIT_MB * 1024 * 1024
 STORED_TOP_K = 50  # predictions kept in the store per sound (the rest score lower still)
+# How each accepted type's bytes begin (mp3: an ID3 tag or an MPEG frame sync, checked below).
+MAGIC = {"wav": (b"RIFF", b"RF64"), "flac": (b"fLaC",), "ogg": (b"OggS",), "opus": (b"OggS",)}
 
 
 class UploadLike(Protocol):
@@ -47,6 +49,30 @@ class UploadAnalysis:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass
+class HeldUpload:
+    """An uploaded file the page keeps showing until the person clears it (the uploader widget
+    forgets its files when another page is visited)."""
+
+    name: str  # the file name as uploaded: user text, show it escaped
+    data: bytes  # the file's bytes
+    also: list[str] = field(default_factory=list)  # other names the same audio was uploaded as
+
+    def getvalue(self) -> bytes:  # an UploadLike, for analyse_upload
+        return self.data
+
+
+def hold_uploads(held: dict[str, HeldUpload], files: list) -> None:
+    """Add the uploader's files to `held` (sha256 -> HeldUpload), the same audio once."""
+    for f in files:
+        data = f.getvalue()
+        sha = hashlib.sha256(data).hexdigest()
+        if sha not in held:
+            held[sha] = HeldUpload(f.name, data)
+        elif f.name != held[sha].name and f.name not in held[sha].also:
+            held[sha].also.append(f.name)
 
 
 def refusal(name: str, size: int) -> str | None:
@@ -79,13 +105,31 @@ def analyse_upload(tagger: Tagger, upload: UploadLike) -> UploadAnalysis:
         os.unlink(tmp)
     if not result.ok:
         reason = result.error or "could not be decoded"
-        out.error = reason.replace(tmp, upload.name).replace(Path(tmp).name, upload.name)
+        out.error = undecodable(upload.name, ext, data,
+                                reason.replace(tmp, upload.name).replace(Path(tmp).name, upload.name))
         return out
     out.tags, out.patch_start = result.tags, result.patch_start
     out.duration_s, out.analysed_s, out.truncated = (result.duration_s, result.analysed_s,
                                                      result.truncated)
     out.samples = result.audio.samples if result.audio is not None else None
     return out
+
+
+def looks_like(ext: str, data: bytes) -> bool:
+    """Whether the bytes begin as a file of this type does."""
+    if ext == "mp3":
+        return data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0)
+    return data.startswith(MAGIC.get(ext, (b"",)))
+
+
+def undecodable(name: str, ext: str, data: bytes, reason: str) -> str:
+    """One line on why a file could not be decoded: not audio of its type at all (a renamed
+    text file: libsndfile's own words are "File does not exist or is not a regular file"), or
+    damaged audio, with the decoder's reason."""
+    if not looks_like(ext, data):
+        return (f"{name} cannot be decoded as {ext}: it is not {ext} audio (a file of another "
+                "kind, renamed?).")
+    return f"{name} cannot be decoded as {ext}, it may be damaged: {reason.splitlines()[-1]}"
 
 
 def size_text(size: int) -> str:

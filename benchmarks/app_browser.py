@@ -4,6 +4,10 @@ With N sounds in the store and the model already loaded (the home page loads it)
 - a click on "Feed and review" in the sidebar until the page's ten cards are drawn and the
   script run is over (the first time, then the median of the next clicks);
 - a fresh browser tab opened straight at /feed, until the same point;
+- on the feed page: a page change (the pager's "Next page"), a filter change (Show: "To review",
+  then "All" again) and a card edit (a tag row's Confirm or Remove button, on a card already
+  reviewed, so only that card runs again), each from the click until the run is over and the
+  page's cards are drawn; the medians of several;
 and the streamlit server's own peak RSS (VmHWM) at the end.
 
     python benchmarks/app_browser.py [--sounds N] [--clicks K]   (run by `python -m core bench`)
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -56,7 +61,70 @@ def back_home(page) -> None:
     settle(page)
 
 
-def measure(url: str, clicks: int, cards: int) -> dict:
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+except ImportError:  # the figures say "not measured" without playwright (core/bench/run.py)
+    PlaywrightTimeout = TimeoutError
+
+
+def first_card(page) -> str:
+    return page.evaluate("""() => { const c = document.querySelector('[class*="st-key-feed_card_"]');
+                                    return c ? c.className : ''; }""")
+
+
+def timed_click(page, target, cards: int, changed: bool = True) -> float:
+    """Seconds from a click until the script run is over and the cards are drawn (and, when
+    `changed`, the first card is another one)."""
+    before = first_card(page)
+    start = time.perf_counter()
+    target.click()
+    if changed:
+        page.wait_for_function("""b => { const c = document.querySelector('[class*="st-key-feed_card_"]');
+                                      return c && c.className !== b; }""", arg=before, timeout=STEP_MS)
+    else:  # the same cards: wait for the run to start (its indicator shows), then to end
+        try:
+            page.locator(RUNNING).wait_for(state="attached", timeout=3000)
+        except PlaywrightTimeout:
+            pass  # over before it could be seen
+    until_feed_drawn(page, cards)
+    return time.perf_counter() - start
+
+
+def measure_feed(page, cards: int, sounds: int, repeats: int) -> dict:
+    """Page, filter and card-edit times on the feed page (already open, on its first page)."""
+    pager = page.locator(".st-key-feed_page")
+    on_second = min(cards, sounds - cards)  # cards on page 2
+    pages = [timed_click(page, pager.get_by_role("button", name="Previous page"), cards) if i % 2
+             else timed_click(page, pager.get_by_role("button", name="Next page"), on_second)
+             for i in range(repeats)]
+    show = page.locator(".st-key-feed_show")
+    filters = []
+    for _ in range(repeats):
+        filters.append(timed_click(page, show.get_by_text("To review", exact=True), cards, False))
+        settle(page)
+        filters.append(timed_click(page, show.get_by_text("All", exact=True), cards, False))
+        settle(page)
+    card = page.locator('[class*="st-key-feed_card_"]').first
+    first = card.get_by_role("button", name=re.compile(r"^Confirm \S+$")).first
+    tag = first.inner_text().split()[-1]
+    timed_click(page, first, cards, False)  # the card's first edit: the page runs again for its count
+    card.get_by_role("button", name=f"Remove {tag}", exact=True).wait_for(timeout=STEP_MS)
+    page.wait_for_timeout(1000)
+    settle(page)
+    edits = []
+    for i in range(repeats):  # remove the tag, put it back, ...: only the card runs again
+        verb, then = ("Remove", "Put back") if i % 2 == 0 else ("Put back", "Remove")
+        start = time.perf_counter()
+        card.get_by_role("button", name=f"{verb} {tag}", exact=True).click()
+        card.get_by_role("button", name=f"{then} {tag}", exact=True).wait_for(timeout=STEP_MS)
+        edits.append(time.perf_counter() - start)
+        settle(page)
+    return {"page_change_median_s": round(statistics.median(pages), 3),
+            "filter_change_median_s": round(statistics.median(filters), 3),
+            "card_edit_median_s": round(statistics.median(edits), 3)}
+
+
+def measure(url: str, clicks: int, cards: int, sounds: int) -> dict:
     from playwright.sync_api import sync_playwright
 
     from benchmarks.local_app import launch_chromium
@@ -77,9 +145,11 @@ def measure(url: str, clicks: int, cards: int) -> dict:
         tab.goto(f"{url}/feed")
         until_feed_drawn(tab, cards)
         new_tab = time.perf_counter() - start
+        settle(tab)
+        feed = measure_feed(tab, cards, sounds, max(3, clicks))
         browser.close()
     return {"click_first_s": round(first, 3), "click_median_s": round(statistics.median(again), 3),
-            "new_tab_s": round(new_tab, 3)}
+            "new_tab_s": round(new_tab, 3), **feed}
 
 
 def main() -> int:
@@ -98,7 +168,7 @@ def main() -> int:
         env = {"TAGGER_DB": str(tmp / "bench.duckdb"), "TAGGER_AUDIO": str(tmp / "audio"),
                "TAGGER_RUNS": str(tmp / "runs")}
         with running_app(env, tmp / "streamlit.log", SERVER_START_S) as (url, pid):
-            figures = measure(url, args.clicks, min(10, args.sounds))
+            figures = measure(url, args.clicks, min(10, args.sounds), args.sounds)
             figures["server_peak_rss_mb"] = round(vm_hwm_mb(pid), 1)
     print(json.dumps({"sounds": args.sounds, "cards": min(10, args.sounds), **figures}))
     return 0

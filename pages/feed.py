@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import replace
-
 import streamlit as st
 
+from app import review_queue as rq
 from app.account import account_panel
 from app.feed_panel import fetch_panel
 from app.resources import get_store
+from app.review_keys import review_keys, shortcuts_help
 from app.settings import resolve_settings
-from app.tag_editor import seed_labels, tag_editor, vocabulary_options
+from app.tag_editor import row_styles, seed_labels, tag_editor, vocabulary_options
 from app.text import escape_markdown
 from app.ui import audio_player, sound_header, stored_spectrogram, threshold_slider
 from core.store import Sound, SoundQuery, SoundRow, StoreError, TagStore
 
-PAGE_SIZE = 10  # cards per page; the page is cut in SQL (LIMIT/OFFSET)
 SHOW = {"All": None, "To review": False, "Reviewed": True}
 SORT = {"Newest first": "newest", "Least certain first": "uncertain"}
 SOURCES = {"All sources": None, "Freesound": "freesound", "Uploads": "upload", "Folders": "folder"}
 
 settings = resolve_settings()
 st.title("Feed and review")
+row_styles()
 
 
 def reset_page() -> None:
-    st.session_state["feed_page"] = 1
+    rq.go_to_page(1)
 
 
-def filters() -> SoundQuery:
+def filters(store: TagStore) -> SoundQuery:
     show, sort, source, tag, threshold = st.columns([3.4, 2, 2, 2, 2], vertical_alignment="bottom")
     shown = show.segmented_control("Show", list(SHOW), default="All", key="feed_show",
                                    on_change=reset_page) or "All"
@@ -37,54 +36,96 @@ def filters() -> SoundQuery:
                            help="Least certain first: the sounds whose scores sit closest to the "
                                 "threshold, where the model is least sure, come first.")
     src = source.selectbox("Source", list(SOURCES), key="feed_source", on_change=reset_page)
-    picked = tag.selectbox("Tag", vocabulary_options(), index=None, key="feed_tag",
-                           placeholder="any tag", accept_new_options=True, on_change=reset_page)
+    # No free text: Enter takes the first real match ("perc": percussion), as in the Add box.
+    picked = tag.selectbox("Tag", tag_options(store), index=None, key="feed_tag",
+                           placeholder="any tag", on_change=reset_page,
+                           help="Sounds whose final tags (at the threshold, after people's "
+                                "corrections) include this tag.")
     with threshold:
         value = threshold_slider("feed")
+    search = st.text_input("Search", key="feed_search", on_change=reset_page,
+                           placeholder="Search names, uploaders and descriptions; Enter applies",
+                           label_visibility="collapsed")
     return SoundQuery(reviewed=SHOW[shown], tag=picked or None, source=SOURCES[src],
-                      sort=SORT[order], limit=PAGE_SIZE, threshold=value)
+                      search=search.strip() or None, sort=SORT[order], limit=rq.PAGE_SIZE,
+                      threshold=value)
 
 
-def card(store: TagStore, sound: Sound, row: SoundRow) -> None:
+def tag_options(store: TagStore) -> list[str]:
+    """The vocabulary (with the real words behind its mangled tags) and people's own tags."""
+    known = vocabulary_options()
+    return [*known, *sorted(set(store.person_tags()) - set(known))]
+
+
+def card(store: TagStore, sound: Sound, row: SoundRow, focused: bool) -> None:
     seed_labels("feed", row.labels)
     with st.container(border=True, key=f"feed_card_{row.id}"):
+        if focused:
+            st.caption(":material/arrow_forward: Next to review")
         left, right = st.columns([3, 2])
         with left:
             sound_header(sound)
-            if audio_player(sound.audio_path):
+            if audio_player(sound.audio_path, sound.duration_s):
                 stored_spectrogram(sound.id, sound.audio_path, sound.patch_start)
         with right:
             tag_editor(store, sound.id, "feed")
             account_panel(store, sound, "feed", settings)
 
 
-def pager(total: int) -> int:
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    if st.session_state.get("feed_page", 1) > pages:
-        st.session_state["feed_page"] = pages
-    if pages == 1:
-        return 1
-    return st.pagination(pages, key="feed_page")
+def pager(page: rq.QueuePage, key: str) -> None:
+    """One of the two pagers (above and below the cards): both follow the page in rq.PAGE."""
+    if page.pages == 1:
+        return
+    if st.session_state.get(key) != page.page:  # the other pager (or Next unreviewed) moved
+        st.session_state[key] = page.page
+    st.pagination(page.pages, key=key, on_change=lambda: rq.go_to_page(st.session_state[key]))
+
+
+def queue_bar(store: TagStore, page: rq.QueuePage, reviewed: int) -> None:
+    total = len(page.ids)
+    noun = "sound" if total == 1 else "sounds"
+    info, actions = st.columns([3, 2], vertical_alignment="center")
+    info.caption(f"{total:,} {noun} · showing {page.first + 1:,}–"
+                 f"{min(page.first + rq.PAGE_SIZE, total):,} · {reviewed:,} of {total:,} reviewed")
+    with actions.container(horizontal=True, horizontal_alignment="right", gap="small"):
+        st.button("Next unreviewed", key="feed_next_unreviewed", icon=":material/skip_next:",
+                  on_click=rq.next_unreviewed, args=(store,),
+                  help="Go to the first sound of this queue that nobody has reviewed yet.")
+        st.button("Refresh queue", key="feed_refresh", icon=":material/refresh:",
+                  on_click=rq.refresh,
+                  help="Read the list again: sounds reviewed since leave 'To review'.")
+        shortcuts_help()
+        with st.popover("Confirm page", icon=":material/done_all:"):
+            st.caption("Confirm the final tags shown on every card of this page "
+                       "(tags a person already set stay as they are).")
+            st.button(f"Confirm the tags of these {len(page.shown)} sounds",
+                      key="feed_confirm_page", type="primary", on_click=rq.confirm_page,
+                      args=(store, page.shown, st.session_state.get("user", "local"),
+                            st.session_state.get("threshold", 0.5)))
+    notice = st.session_state.get(rq.NOTICE)
+    if notice:
+        getattr(st, notice[0])(notice[1])
 
 
 def sound_list(store: TagStore) -> None:
-    query = filters()
-    total = store.count_sounds(query)
-    if total == 0:
+    query = filters(store)
+    ids = rq.queue_ids(store, query)
+    if not ids:
         empty = store.count_sounds(SoundQuery()) == 0
         st.info("The store is empty: fetch sounds above, or keep an upload on the Upload page."
                 if empty else "No sound matches these filters.", icon=":material/inbox:")
         return
-    top = st.empty()
-    page = pager(total)
-    first = (page - 1) * PAGE_SIZE
-    noun = "sound" if total == 1 else "sounds"
-    top.caption(f"{total:,} {noun} · showing {first + 1:,}–{min(first + PAGE_SIZE, total):,}")
-    rows = store.list_sounds(replace(query, offset=first))
+    page = rq.current_page(ids)
+    queue_bar(store, page, len(store.reviewed_among(ids)))
+    pager(page, "feed_page")
+    rows = store.rows_for(page.shown, query.threshold)
     sounds = store.get_sounds([row.id for row in rows])
+    focus = st.session_state.get(rq.FOCUS)
+    review_keys("feed", focus)
     for row in rows:
         if row.id in sounds:  # deleted since the list was read
-            card(store, sounds[row.id], row)
+            card(store, sounds[row.id], row, row.id == focus and not row.reviewed)
+    pager(page, "feed_page_bottom")
 
 
 try:

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import streamlit as st
 
 from app.account import account_panel
 from app.resources import get_tagger, open_store
 from app.settings import resolve_settings
 from app.spectrogram import compute_spectrogram, spectrogram_png
-from app.tag_editor import tag_editor
+from app.tag_editor import row_styles, tag_editor
 from app.text import escape_markdown
-from app.ui import audio_mime, score_bar, threshold_slider
+from app.ui import audio_mime, score_bar, short_sound_note, threshold_slider
 from app.upload import (
     UPLOAD_LIMIT_MB,
+    HeldUpload,
     UPLOAD_TYPES,
     UploadAnalysis,
     analyse_upload,
     analysed_part,
+    hold_uploads,
     keep_upload,
     size_text,
 )
@@ -30,8 +30,10 @@ MIN_SHOWN, MAX_SHOWN = 5, 10  # tags listed per file: all above the threshold, w
 
 settings = resolve_settings()
 st.session_state.setdefault("upload_analyses", {})  # (sha256, model) -> UploadAnalysis
+st.session_state.setdefault("upload_held", {})  # sha256 -> HeldUpload, shown until cleared
 
 st.title("Upload and tag")
+row_styles()
 st.caption(f"wav, flac, ogg, opus or mp3, at most {UPLOAD_LIMIT_MB} MB per file. Long files are "
            f"welcome: the first {MAX_SECONDS:.0f} s are analysed, and each result says which part.")
 
@@ -50,10 +52,10 @@ def _spectrogram(sha256: str, patch_start: int, _samples) -> bytes:
     return spectrogram_png(compute_spectrogram(_samples, patch_start))
 
 
-def analysis_for(upload, tagger: Tagger) -> UploadAnalysis:
-    """Tag each upload once per model; reruns reuse the result."""
+def analysis_for(sha256: str, upload: HeldUpload, tagger: Tagger) -> UploadAnalysis:
+    """Tag each upload once per model; reruns (and visits to other pages) reuse the result."""
     cache = st.session_state["upload_analyses"]
-    key = (hashlib.sha256(upload.getvalue()).hexdigest(), tagger.model_label)
+    key = (sha256, tagger.model_label)
     if key not in cache:
         with st.spinner(f"Tagging {upload.name}…"):
             cache[key] = analyse_upload(tagger, upload)
@@ -96,6 +98,7 @@ def show_upload(upload, a: UploadAnalysis, threshold: float) -> None:
         with left:
             st.image(_spectrogram(a.sha256, a.patch_start, a.samples), width="stretch")
             st.audio(upload.getvalue(), format=audio_mime(upload.name))
+            short_sound_note(a.duration_s)
             st.caption(analysed_part(a))
         with right:
             try:
@@ -108,22 +111,51 @@ def show_upload(upload, a: UploadAnalysis, threshold: float) -> None:
                 top_tags(a, threshold)
 
 
+def keep_all(held: dict[str, HeldUpload]) -> None:
+    """Keep every tagged upload not in the library yet (a button's callback)."""
+    store = get_store(str(settings.db_path))
+    kept = 0
+    try:
+        for sha, upload in held.items():
+            a = st.session_state["upload_analyses"].get((sha, tagger.model_label))
+            if a is not None and a.ok and store.find_sound(sha) is None:
+                keep_upload(store, a, upload.data, settings.audio_dir, tagger.model_label)
+                kept += 1
+    except (StoreError, OSError) as e:
+        st.session_state["upload_notice"] = ("error", f"The library could not be updated: {e}")
+        return
+    st.session_state["upload_notice"] = ("success", f"Kept {kept} files in the library.")
+
+
+def clear_list() -> None:
+    st.session_state["upload_held"] = {}
+    st.session_state["upload_notice"] = None
+
+
 drop, tune = st.columns([3, 1], vertical_alignment="top")
 files = drop.file_uploader("Sound files", type=list(UPLOAD_TYPES), accept_multiple_files=True,
                            key="upload_files",
                            help=f"Up to {UPLOAD_LIMIT_MB} MB per file; several files at once.")
 with tune:
     threshold = threshold_slider("upload")
-if not files:
+held: dict[str, HeldUpload] = st.session_state["upload_held"]
+hold_uploads(held, files or [])
+if not held:
     st.info("Drop one or more sound files above to see their tags.", icon=":material/upload:")
     st.stop()
 
-seen: dict[str, str] = {}
-for upload in files:
-    analysis = analysis_for(upload, tagger)
-    if analysis.sha256 in seen:
-        st.caption(f"{escape_markdown(upload.name)}: the same audio as "
-                   f"{escape_markdown(seen[analysis.sha256])}, shown once.")
-        continue
-    seen[analysis.sha256] = upload.name
-    show_upload(upload, analysis, threshold)
+analyses = {sha: analysis_for(sha, upload, tagger) for sha, upload in held.items()}
+with st.container(horizontal=True, gap="small"):
+    st.button(f"Keep all in library ({sum(a.ok for a in analyses.values())})",
+              key="upload_keep_all", icon=":material/library_add:", on_click=keep_all,
+              args=(held,), help="Store every file tagged here that is not in the library yet.")
+    st.button("Clear the list", key="upload_clear", icon=":material/clear_all:",
+              on_click=clear_list, help="Forget these results (kept files stay in the library).")
+notice = st.session_state.get("upload_notice")
+if notice:
+    getattr(st, notice[0])(escape_markdown(notice[1]))
+for sha, upload in held.items():
+    for other in upload.also:
+        st.caption(f"{escape_markdown(other)}: the same audio as {escape_markdown(upload.name)}, "
+                   "shown once.")
+    show_upload(upload, analyses[sha], threshold)

@@ -126,3 +126,34 @@ def test_the_threshold_slider_changes_what_counts(app_env, tmp_path):
 def test_refusal_reasons(name, size, expected):
     reason = refusal(name, size)
     assert reason is None if expected is None else expected in reason
+
+
+def test_a_text_file_named_mp3_is_said_to_be_no_audio_in_one_line(app_env, tmp_path):
+    at = upload(open_page("upload"), ("notes.mp3", b"my notes\nnot audio at all\n", "audio/mpeg"))
+    errors = plain(at, ("error",))
+    assert "notes.mp3 cannot be decoded as mp3: it is not mp3 audio" in errors
+    assert "does not exist" not in errors and "pipe" not in errors and "\n" not in errors.strip()
+
+
+def test_analyses_stay_when_another_page_is_visited(app_env, tmp_path):
+    at = upload(open_page("upload"), ("tone.wav", wav_bytes(tmp_path), "audio/wav"))
+    assert len(at.image) == 1
+    at.switch_page("../pages/home.py").run()
+    at.switch_page("../pages/upload.py").run()
+    assert not at.exception
+    assert len(at.image) == 1 and "tone.wav" in plain(at)  # the uploader itself is empty again
+    at.button(key="upload_clear").click().run()
+    assert len(at.image) == 0 and "Drop one or more sound files" in plain(at)
+
+
+def test_keep_all_keeps_every_tagged_upload(app_env, tmp_path):
+    db = app_env
+    at = upload(open_page("upload"),
+                ("a.wav", wav_bytes(tmp_path), "audio/wav"),
+                ("b.flac", make_tone_file(tmp_path / "b.flac", freq=880.0).read_bytes(),
+                 "audio/flac"),
+                ("notes.mp3", b"not audio", "audio/mpeg"))
+    at.button(key="upload_keep_all").click().run()
+    assert not at.exception
+    assert TagStore(db).count_sounds() == 2
+    assert "Kept 2 files in the library" in plain(at)

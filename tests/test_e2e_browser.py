@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 
 from benchmarks.local_app import CHROMIUM, AppStartError, launch_chromium, running_app
 from core.modeldir import DEFAULT_MODEL_DIR, WEIGHTS
-from core.store import TagStore
+from core.store import SoundInfo, TagStore, file_hash
 from tests.audio_factory import make_tone_file
 from tests.conftest import make_model_dir
 
@@ -162,14 +163,14 @@ def test_upload_keep_and_correct_lands_in_the_store(app_server, page, tmp_path):
     remove.locator("button:visible").first.click()
     page.get_by_text(re.compile(r"^Reviewed ·")).wait_for()
     settle(page)
-    add = page.locator(f".st-key-upload_{sound_id}_add input")
+    add = page.locator(f'[class*="st-key-upload_{sound_id}_add"] input')  # a new box per tag
     add.click()
     add.fill("guit")  # the autocomplete over the 1000 tags offers the matches
     page.get_by_role("option", name="guitar", exact=True).click()
     page.get_by_text(re.compile(r"final tags: .*\bguitar\b")).wait_for()
     page.keyboard.press("Escape")  # close the autocomplete list
     settle(page)
-    add.click()
+    add.click()  # (the box that replaced the one that took 'guitar')
     add.fill("bass")  # Enter takes the first match: the word itself, stored as COALA's `bas`
     page.keyboard.press("Enter")
     page.get_by_text(re.compile(r"final tags: .*\bbas\b")).wait_for()
@@ -192,6 +193,94 @@ def test_upload_keep_and_correct_lands_in_the_store(app_server, page, tmp_path):
     exported = next(r for r in map(json.loads, lines) if r["sound_id"] == sound_id)
     assert tag in exported["removed"] and tag not in exported["final"]
     assert "guitar" in exported["final"]
+
+
+def stored_sound(db: Path, tmp_path: Path, name: str, seconds: float = 1.0) -> int:
+    """A generated tone stored straight into the app's tag store (as the feed job would)."""
+    freq = 300.0 + sum(name.encode()) % 900  # another name, other audio: a sound of its own
+    wav = make_tone_file(tmp_path / f"{name}.wav", seconds=seconds, freq=freq)
+    info = SoundInfo(source="folder", name=name, audio_path=str(wav), content_hash=file_hash(wav),
+                     duration_s=seconds)
+    return TagStore(db).add_sound(info, [("piano", 0.9), ("note", 0.6)], "e2e@0")[0]
+
+
+def test_a_second_enter_in_add_tags_adds_nothing(app_server, page, tmp_path):
+    base, db = app_server["url"], app_server["db"]
+    sid = stored_sound(db, tmp_path, "enter twice")
+    open_page(page, base, "feed", "Feed and review")
+    add = page.locator(f'[class*="st-key-feed_{sid}_add"] input')
+    add.click()
+    add.fill("crunchy")
+    page.keyboard.press("Enter")
+    page.get_by_text(re.compile(r"final tags: .*\bcrunchy\b")).wait_for()
+    settle(page)
+    page.keyboard.press("Enter")  # the box is empty now: nothing may be added
+    settle(page)
+    page.keyboard.press("Enter")
+    settle(page)
+    add.click()  # the next tag goes into the new, empty box
+    add.fill("door")
+    page.keyboard.press("Enter")
+    page.get_by_text(re.compile(r"final tags: .*\bdoor\b")).wait_for()
+    settle(page)
+    no_exception(page)
+    assert [(c.action, c.tag) for c in TagStore(db).history(sid)] == [("add", "crunchy"),
+                                                                      ("add", "door")]
+
+
+def until(check, what: str, timeout_s: float = 60.0) -> None:
+    """Wait for `check()` (a read of the store) to hold; fail saying `what` did not happen."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {timeout_s:g} s: {what}")
+        time.sleep(0.3)
+
+
+def test_review_from_the_keyboard_with_named_buttons(app_server, page, tmp_path):
+    base, db = app_server["url"], app_server["db"]
+    sid = stored_sound(db, tmp_path, "keyboard review")  # the newest: the first card
+    open_page(page, base, "feed", "Feed and review")
+    card = page.locator(f".st-key-feed_card_{sid}")
+    card.get_by_role("button", name="Remove piano").wait_for()  # buttons say what they do to what
+    card.get_by_role("button", name="Confirm note").wait_for()
+    page.get_by_role("button", name="Keyboard").wait_for()
+    page.wait_for_function("() => !!(window.__tagKeys && window.__tagKeys.handler)")  # loaded
+
+    def labels():
+        return TagStore(db).labels(sid)
+
+    count = page.get_by_text(re.compile(r"\d+ of \d+ reviewed"))
+    reviewed, total = map(int, re.search(r"(\d+) of (\d+) reviewed", count.inner_text()).groups())
+    page.keyboard.press("1")  # row 1, piano: confirm
+    until(lambda: labels().confirmed == ["piano"], "1 confirms piano")
+    page.get_by_text(f"{reviewed + 1} of {total} reviewed").wait_for()  # the count is live
+    settle(page)
+    card.get_by_text(re.compile(r"confirmed")).first.wait_for()  # drawn: the next key acts on it
+    settle(page)
+    page.keyboard.press("1")  # confirmed: remove
+    until(lambda: labels().removed == ["piano"], "1 again removes piano")
+    card.get_by_role("button", name="Put back piano").wait_for()
+    settle(page)
+    page.keyboard.press("u")  # undo: confirmed again
+    until(lambda: labels().confirmed == ["piano"] and not labels().removed, "u undoes")
+    card.get_by_role("button", name="Remove piano").wait_for()
+    settle(page)
+    page.keyboard.press("a")  # into the Add box
+    page.keyboard.type("door")
+    page.keyboard.press("Enter")
+    until(lambda: "door" in labels().added, "a, door, Enter adds door")
+    card.get_by_role("button", name="Remove door").wait_for()
+    settle(page)
+    page.keyboard.press("c")  # confirm all
+    until(lambda: set(labels().confirmed) >= {"piano", "note"}, "c confirms all")
+    settle(page)
+    assert card.evaluate("c => c.classList.contains('tagkeys-current')")
+    no_exception(page)
+    shoot(page, "feed-keyboard")
+    events = [(c.action, c.tag) for c in TagStore(db).history(sid) if not c.undone]
+    assert ("add", "door") in events and ("confirm", "note") in events
+    assert {t for _, t in events} <= {"piano", "note", "door"}  # no stray tag from a keystroke
 
 
 def test_every_page_renders_in_the_browser(app_server, page):

@@ -7,6 +7,7 @@ from datetime import datetime
 
 SOURCES = ("freesound", "upload", "folder")
 ACTIONS = ("add", "remove", "confirm")  # what a person can do to a tag; "undo" takes one back
+# "reset" (written by TagStore.take_back) gives a tag back to the model: no person's state left.
 SORTS = ("newest", "oldest", "uncertain")
 
 
@@ -57,8 +58,9 @@ class SoundQuery:
     """Which sounds to list, in which order, and which page."""
 
     reviewed: bool | None = None  # True: touched by a person; False: not yet; None: both
-    tag: str | None = None  # in the final labels or the predictions (normalized first)
+    tag: str | None = None  # among the final labels at `threshold` (normalized first)
     source: str | None = None  # "freesound", "upload", "folder" or None for all
+    search: str | None = None  # text in the name, uploader or description (any case)
     sort: str = "newest"  # "newest" (added last first), "oldest", "uncertain" (least sure first)
     limit: int | None = 50  # page size (None: all)
     offset: int = 0  # rows skipped before the page
@@ -124,7 +126,7 @@ class Correction:
     sound_id: int  # the store's sound id
     user: str  # who
     at: datetime  # when (UTC)
-    action: str  # "add", "remove", "confirm" or "undo"
+    action: str  # "add", "remove", "confirm", "reset" or "undo"
     tag: str  # normalized tag
     original: str  # what the person typed, verbatim
     in_vocabulary: bool  # tag is one of the 1000 COALA tags

@@ -18,14 +18,16 @@ current AS (
     SELECT p.sound_id, p.model, p.tag, p.score, p.rank
     FROM predictions p JOIN current_model c ON p.sound_id = c.sound_id AND p.model = c.model
     WHERE {scope_p}),
-undone AS (
-    SELECT DISTINCT undoes AS batch FROM corrections WHERE action = 'undo' AND {scope}),
-tag_state AS (
-    SELECT sound_id, tag, arg_max(action, id) AS action, max(id) AS last_id
-    FROM corrections
-    WHERE action IN ('add', 'remove', 'confirm') AND batch NOT IN (SELECT batch FROM undone)
-      AND {scope}
-    GROUP BY sound_id, tag),
+undone AS (  -- an undo event takes back its tag's event in batch `undoes`
+    SELECT DISTINCT undoes AS batch, tag FROM corrections WHERE action = 'undo' AND {scope}),
+tag_state AS (  -- a 'reset' gives the tag back to the model: no person's state is left
+    SELECT * FROM (
+        SELECT sound_id, tag, arg_max(action, id) AS action, max(id) AS last_id
+        FROM corrections c
+        WHERE action IN ('add', 'remove', 'confirm', 'reset') AND {scope}
+          AND NOT EXISTS (SELECT 1 FROM undone u WHERE u.batch = c.batch AND u.tag = c.tag)
+        GROUP BY sound_id, tag)
+    WHERE action <> 'reset'),
 touched AS (
     SELECT sound_id, max(created_at) AS last_at FROM corrections WHERE {scope} GROUP BY sound_id)
 """
@@ -37,14 +39,16 @@ def _ctes(scope: str) -> str:
 
 
 # Which sounds, in which order, which page: ids only (cheap), so paging happens in SQL.
-# Parameters: reviewed, source, tag, since, threshold, sort, limit, offset (NULL: no filter).
+# Parameters: reviewed, source, tag, since, search (lower case), threshold, sort, limit, offset
+# (NULL: no filter).
 SELECT_IDS = "WITH " + _ctes("TRUE") + """,
 uncertainty AS (
     SELECT sound_id, min(abs(score - $threshold)) AS uncertainty FROM current GROUP BY sound_id),
 reviewed AS (SELECT DISTINCT sound_id FROM tag_state),
-tagged AS (
-    SELECT sound_id FROM current WHERE tag = $tag
-    UNION SELECT sound_id FROM tag_state WHERE tag = $tag AND action IN ('add', 'confirm'))
+tagged AS (  -- the tag is among the sound's final tags at the threshold
+    (SELECT sound_id FROM current WHERE tag = $tag AND score >= $threshold
+     UNION SELECT sound_id FROM tag_state WHERE tag = $tag AND action IN ('add', 'confirm'))
+    EXCEPT SELECT sound_id FROM tag_state WHERE tag = $tag AND action = 'remove')
 SELECT s.id FROM sounds s
 LEFT JOIN uncertainty u ON u.sound_id = s.id
 LEFT JOIN reviewed r ON r.sound_id = s.id
@@ -53,6 +57,9 @@ WHERE ($reviewed IS NULL OR (r.sound_id IS NOT NULL) = $reviewed)
   AND ($source IS NULL OR s.source = $source)
   AND ($tag IS NULL OR s.id IN (SELECT sound_id FROM tagged))
   AND ($since IS NULL OR s.added_at >= $since OR t.last_at >= $since)
+  AND ($search IS NULL OR contains(lower(s.name), $search)
+       OR contains(lower(coalesce(s.username, '')), $search)
+       OR contains(lower(coalesce(s.description, '')), $search))
 ORDER BY CASE WHEN $sort = 'uncertain' THEN u.uncertainty END ASC NULLS LAST,
          CASE WHEN $sort = 'oldest' THEN s.id END ASC,
          s.added_at DESC, s.id DESC
@@ -107,6 +114,11 @@ LABEL_ROWS = ("WITH " + _ctes(_IDS_SCOPE)
 SELECTED_ROWS = ("WITH " + _ctes("TRUE")
                  + _DETAILS.replace("{rows}", f"s.id IN (SELECT id FROM ({SELECT_IDS}))"))
 
+# Which of these sounds ($ids) a person has reviewed (a correction of theirs is in effect).
+REVIEWED_AMONG = "WITH " + _ctes(_IDS_SCOPE) + """
+SELECT DISTINCT sound_id FROM tag_state
+"""
+
 # The export columns (the jsonl field names), in order.
 EXPORT_ROWS = f"""
 SELECT id AS sound_id, source,
@@ -145,27 +157,41 @@ SOUND_BY_PATH_OR_HASH = (
 HISTORY = """
 SELECT c.id, c.batch, c.sound_id, c.user_name, c.created_at, c.action, c.tag,
        coalesce(c.original, c.tag), coalesce(c.in_vocabulary, FALSE),
-       c.batch IN (SELECT undoes FROM corrections
-                   WHERE action = 'undo' AND sound_id = $sound_id AND undoes IS NOT NULL),
+       EXISTS (SELECT 1 FROM corrections u WHERE u.action = 'undo' AND u.sound_id = $sound_id
+               AND u.undoes = c.batch AND u.tag = c.tag),
        c.undoes
 FROM corrections c WHERE c.sound_id = $sound_id ORDER BY c.id
 """
 
-LAST_UNDOABLE_BATCH = """
-SELECT batch FROM corrections
-WHERE sound_id = $sound_id AND user_name = $user AND action IN ('add', 'remove', 'confirm')
-  AND batch NOT IN (SELECT undoes FROM corrections
-                    WHERE action = 'undo' AND sound_id = $sound_id AND undoes IS NOT NULL)
+_IN_EFFECT = """NOT EXISTS (SELECT 1 FROM corrections u WHERE u.action = 'undo'
+                 AND u.sound_id = c.sound_id AND u.undoes = c.batch AND u.tag = c.tag)"""
+
+LAST_UNDOABLE_BATCH = f"""
+SELECT batch FROM corrections c
+WHERE sound_id = $sound_id AND user_name = $user
+  AND action IN ('add', 'remove', 'confirm', 'reset') AND {_IN_EFFECT}
 ORDER BY batch DESC LIMIT 1
 """
 
-STATS = """
+# A tag's person-made events still in effect, newest first (action, user): take_back reads
+# the state the tag had before its current one.
+TAG_EVENTS = f"""
+SELECT action, user_name FROM corrections c
+WHERE sound_id = $sound_id AND tag = $tag
+  AND action IN ('add', 'remove', 'confirm', 'reset') AND {_IN_EFFECT}
+ORDER BY id DESC
+"""
+
+STATS = "WITH " + _ctes("TRUE") + """
 SELECT (SELECT count(*) FROM sounds),
-       (SELECT count(DISTINCT sound_id) FROM corrections
-        WHERE action <> 'undo' AND batch NOT IN (
-            SELECT undoes FROM corrections WHERE action = 'undo' AND undoes IS NOT NULL)),
+       (SELECT count(DISTINCT sound_id) FROM tag_state),
        (SELECT count(*) FROM corrections WHERE action <> 'undo'),
        (SELECT count(*) FROM corrections WHERE action = 'undo'),
        (SELECT count(*) FROM predictions)
+"""
+# Tags people gave that the vocabulary lacks (for the feed's tag filter, beside the 1000).
+PERSON_TAGS = """
+SELECT DISTINCT tag FROM corrections
+WHERE action IN ('add', 'confirm') AND NOT coalesce(in_vocabulary, FALSE) ORDER BY tag
 """
 SOUNDS_BY_SOURCE = "SELECT source, count(*) FROM sounds GROUP BY source ORDER BY source"

@@ -47,8 +47,8 @@ def file_hash(path: str | Path) -> str:
 
 def _selection(**overrides) -> dict:
     """Parameters of queries.SELECT_IDS: every filter off, all sounds, oldest first."""
-    params = {"reviewed": None, "source": None, "tag": None, "since": None, "threshold": 0.5,
-              "sort": "oldest", "limit": None, "offset": 0}
+    params = {"reviewed": None, "source": None, "tag": None, "since": None, "search": None,
+              "threshold": 0.5, "sort": "oldest", "limit": None, "offset": 0}
     params.update(overrides)
     return params
 
@@ -132,6 +132,36 @@ class TagStore:
         labels = self._db.write(work)
         return LabelResult(**{**result.__dict__, "labels": labels})
 
+    def take_back(self, sound_id: int, tag: str, user: str = "anonymous", threshold: float = 0.5,
+                  mine_only: bool = False) -> LabelResult | None:
+        """Give `tag` back the state it had before its current person-made one: a removal put
+        back restores the prediction (or the confirmation, or the addition) it removed; an
+        addition taken back leaves no trace in the labels. Written as a new correction (a
+        'reset' when there was no earlier state), so Undo takes it back in turn.
+
+        None, and nothing written, when the tag has no person-made state, or when `mine_only`
+        and that state was set by someone else.
+        """
+        norm = normalize_tag(tag)
+        request = LabelRequest(int(sound_id), user=user)
+
+        def work(cur):
+            events = cur.execute(queries.TAG_EVENTS,
+                                 {"sound_id": request.sound_id, "tag": norm.tag}).fetchall()
+            if not events or events[0][0] == "reset" or (mine_only and events[0][1] != user):
+                return None
+            prior = next((a for a, _ in events if a != events[0][0]), "reset")
+            writes.add_corrections(cur, [(request.sound_id, user,
+                                          [(prior, norm.tag, tag, norm.in_vocabulary)])], utc_now())
+            return prior, self._labels(cur, request.sound_id, threshold)
+
+        done = self._db.write(work)
+        if done is None:
+            return None
+        prior, labels = done
+        return LabelResult(sound_id=request.sound_id, recorded=[(prior, norm.tag)],
+                           out_of_vocabulary=[], ignored=[], suggestions={}, labels=labels)
+
     def label_many(self, requests: Sequence[LabelRequest]) -> list[LabelResult]:
         """Many sounds' changes in one transaction (labels are not re-read: `labels` is None)."""
         prepared = [_prepare(r) for r in requests]
@@ -168,16 +198,33 @@ class TagStore:
 
         def work(cur):
             ids = [r[0] for r in cur.execute(queries.SELECT_IDS, _query_params(query)).fetchall()]
-            rows = cur.execute(queries.LABEL_ROWS,
-                               {"ids": ids, "threshold": query.threshold}).fetchall()
-            by_id = {r[queries.COL_ID]: r for r in rows}
-            return [by_id[i] for i in ids]
+            return _rows_in_order(cur, ids, query.threshold)
 
         return [_sound_row(r, query.threshold) for r in self._db.read(work)]
 
+    def list_ids(self, query: SoundQuery | None = None) -> list[int]:
+        """The ids of every sound the query selects (limit and offset too), in its order:
+        a review queue that stays put while its sounds are reviewed."""
+        query = query or SoundQuery()
+        return [r[0] for r in self._db.read(lambda cur: cur.execute(
+            queries.SELECT_IDS, _query_params(query)).fetchall())]
+
+    def rows_for(self, ids: Sequence[int], threshold: float = 0.5) -> list[SoundRow]:
+        """These sounds (a page of a queue) with their labels, in the order given; ids that are
+        not in the store are left out."""
+        ids = [int(i) for i in ids]
+        rows = self._db.read(lambda cur: _rows_in_order(cur, ids, threshold))
+        return [_sound_row(r, threshold) for r in rows]
+
+    def reviewed_among(self, ids: Sequence[int]) -> set[int]:
+        """Which of these sounds a person has reviewed (a correction of theirs is in effect)."""
+        rows = self._db.read(lambda cur: cur.execute(
+            queries.REVIEWED_AMONG, {"ids": [int(i) for i in ids]}).fetchall())
+        return {r[0] for r in rows}
+
     def count_sounds(self, query: SoundQuery | None = None) -> int:
         query = query or SoundQuery()
-        if (query.reviewed, query.tag, query.source) == (None, None, None):  # no filter: cheap
+        if (query.reviewed, query.tag, query.source, query.search) == (None,) * 4:  # cheap
             return self._db.read(lambda cur: fetch_one(cur.execute(queries.COUNT_ALL))[0])
         params = {**_query_params(query), "limit": None, "offset": 0}
         return self._db.read(lambda cur: fetch_one(cur.execute(queries.COUNT_IDS, params))[0])
@@ -188,6 +235,11 @@ class TagStore:
         params = selection_params(reviewed_only, since, threshold)
         rows = self._db.read(lambda cur: cur.execute(queries.SELECTED_ROWS, params).fetchall())
         return [_sound_row(r, threshold) for r in rows]
+
+    def person_tags(self) -> list[str]:
+        """Tags outside the vocabulary that people added or confirmed, sorted."""
+        return [r[0] for r in self._db.read(lambda cur: cur.execute(
+            queries.PERSON_TAGS).fetchall())]
 
     def read_sql(self, sql: str, params: dict, arrow: bool = False):
         """Rows (or a pyarrow Table) of one of core.store.queries' constant queries."""
@@ -234,9 +286,16 @@ def selection_params(reviewed_only: bool, since: datetime | None, threshold: flo
 
 def _query_params(query: SoundQuery) -> dict:
     tag = normalize_tag(query.tag).tag if query.tag else None
-    return _selection(reviewed=query.reviewed, source=query.source, tag=tag or None,
+    search = (query.search or "").strip().lower() or None
+    return _selection(reviewed=query.reviewed, source=query.source, tag=tag or None, search=search,
                       threshold=query.threshold, sort=query.sort, limit=query.limit,
                       offset=query.offset)
+
+
+def _rows_in_order(cur, ids: list[int], threshold: float) -> list[tuple]:
+    rows = cur.execute(queries.LABEL_ROWS, {"ids": ids, "threshold": threshold}).fetchall()
+    by_id = {r[queries.COL_ID]: r for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _sound(row: tuple) -> Sound:

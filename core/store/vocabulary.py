@@ -37,10 +37,14 @@ IRREGULAR_PLURALS = {
 }
 # Suffix rules tried in order, each (plural ending, singular ending).
 SUFFIX_RULES = (("ies", "y"), ("ves", "f"), ("ves", "fe"), ("es", ""), ("s", ""))
-MAX_TAG_CHARS = 100  # longer input is cut (Freesound's own tags are far shorter)
+MAX_TAG_CHARS = 100  # longer tags are refused (Freesound's own tags are far shorter)
 DROPPED_CHARS = re.compile(r"['\u2019`]")  # apostrophes vanish: "rock'n'roll" -> "rocknroll"
 SEPARATORS = re.compile(r"[^a-z0-9-]+")  # anything else separates words
 HYPHENS = re.compile(r"-{2,}")
+
+
+class TagTooLongError(ValueError):
+    """A typed tag longer than MAX_TAG_CHARS once cleaned: refused, never cut."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ def clean(text: str) -> str:
     if len(words) == 1 and words[0] in vocabulary_set():
         return words[0]  # a vocabulary entry is never a stop-word ("his", from "hiss")
     kept = [w for w in words if w not in STOP_WORDS]
-    return HYPHENS.sub("-", "-".join(kept)).strip("-")[:MAX_TAG_CHARS].strip("-")
+    return HYPHENS.sub("-", "-".join(kept)).strip("-")
 
 
 def singular_forms(word: str) -> list[str]:
@@ -107,6 +111,9 @@ def vocabulary_form(tag: str) -> str | None:
 def normalize_tag(text: str) -> NormalizedTag:
     """One typed tag -> its stored form; spaces inside it become hyphens ("bass drum" -> bassdrum)."""
     cleaned = clean(text)
+    if len(cleaned) > MAX_TAG_CHARS:
+        raise TagTooLongError(f"a tag has at most {MAX_TAG_CHARS} characters; "
+                              f"'{cleaned[:30]}…' has {len(cleaned)}: type a shorter tag")
     if not cleaned:
         return NormalizedTag("", False, text)
     form = vocabulary_form(cleaned)
@@ -138,15 +145,18 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 
 
 def suggest(text: str, limit: int = 10) -> list[str]:
-    """Vocabulary tags for what is typed: its own form, then prefix matches, then close spellings."""
-    query = clean(text).replace("-", "") or DROPPED_CHARS.sub("", text.strip().lower())
+    """Vocabulary tags for what is typed: its own form, the vocabulary words inside it ("door
+    creak": door, creak), then prefix matches, then close spellings."""
+    cleaned = clean(text)
+    query = cleaned.replace("-", "") or DROPPED_CHARS.sub("", text.strip().lower())
     if not query:
         return []
     vocab = sorted(vocabulary_set(), key=lambda t: (len(t), t))
     out: list[str] = []
-    form = vocabulary_form(query)
-    if form:
-        out.append(form)
+    for word in [query, *cleaned.split("-")]:
+        form = vocabulary_form(word) if word else None
+        if form and form not in out:
+            out.append(form)
     out += [t for t in vocab if t.startswith(query) and t not in out]
     max_dist = 1 if len(query) <= 4 else 2
     scored = [(edit_distance(query, t, max_dist), t) for t in vocab if t not in out]

@@ -1,0 +1,97 @@
+"""The feed's review queue: the ids a filter selects, read once and kept in the session.
+
+Paging cuts this list, not the live query, so reviewing a sound in "To review" neither moves the
+others up a page (skipping them) nor hides what was just reviewed: the queue holds still until
+its filters change or the person refreshes it. No widgets in here besides the callbacks' state.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import streamlit as st
+
+from core.store import LabelRequest, SoundQuery, StoreError, TagStore
+
+PAGE_SIZE = 10  # cards per page
+QUEUE = "feed_queue"  # session key: (filters, ids)
+PAGE = "feed_page_no"  # session key: the page shown (1-based); both pagers follow it
+FOCUS = "feed_focus"  # session key: the sound "Next unreviewed" jumped to
+NOTICE = "feed_queue_notice"  # session key: what the last queue action did
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    ids: list[int]  # the whole queue, in order
+    page: int  # 1-based
+    pages: int  # at least 1
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * PAGE_SIZE
+
+    @property
+    def shown(self) -> list[int]:
+        return self.ids[self.first:self.first + PAGE_SIZE]
+
+
+def queue_ids(store: TagStore, query: SoundQuery) -> list[int]:
+    """The queue for these filters: read when they change (or after a refresh), else kept."""
+    key = (query.reviewed, query.tag, query.source, query.search, query.sort, query.threshold)
+    held = st.session_state.get(QUEUE)
+    if held is None or held[0] != key:
+        ids = store.list_ids(replace(query, limit=None, offset=0))
+        st.session_state[QUEUE] = held = (key, ids)
+    return held[1]
+
+
+def current_page(ids: list[int]) -> QueuePage:
+    pages = max(1, math.ceil(len(ids) / PAGE_SIZE))
+    page = min(max(1, int(st.session_state.get(PAGE, 1))), pages)
+    st.session_state[PAGE] = page
+    return QueuePage(ids, page, pages)
+
+
+def go_to_page(page: int) -> None:
+    st.session_state[PAGE] = page
+    st.session_state.pop(FOCUS, None)
+    st.session_state.pop(NOTICE, None)  # what the last queue action did is said once
+
+
+def refresh() -> None:
+    """Read the queue again (reviewed sounds leave "To review"), from the first page."""
+    st.session_state.pop(QUEUE, None)
+    go_to_page(1)
+
+
+def next_unreviewed(store: TagStore) -> None:
+    """Go to the page of the queue's first sound no person has reviewed yet, and mark it."""
+    ids = st.session_state.get(QUEUE, (None, []))[1]
+    try:
+        done = store.reviewed_among(ids)
+    except StoreError as e:
+        st.session_state[NOTICE] = ("error", f"The tag store is unavailable: {e}")
+        return
+    todo = next((i for i, sid in enumerate(ids) if sid not in done), None)
+    if todo is None:
+        st.session_state[NOTICE] = ("success", "Every sound in this queue is reviewed.")
+        return
+    go_to_page(todo // PAGE_SIZE + 1)
+    st.session_state[FOCUS] = ids[todo]
+    st.session_state[NOTICE] = None
+
+
+def confirm_page(store: TagStore, ids: list[int], user: str, threshold: float) -> None:
+    """Confirm the final tags shown on each of these cards (those no person has set yet)."""
+    try:
+        rows = store.rows_for(ids, threshold)
+        requests = [LabelRequest(r.id, confirm=[t for t in r.final if t not in r.labels.added
+                                                and t not in r.labels.confirmed], user=user)
+                    for r in rows]
+        requests = [r for r in requests if r.confirm]
+        store.label_many(requests)
+    except (StoreError, ValueError) as e:
+        st.session_state[NOTICE] = ("error", f"Not saved: {e}")
+        return
+    st.session_state[NOTICE] = ("success", f"Confirmed the shown tags of {len(requests)} sounds.")

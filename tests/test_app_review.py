@@ -1,0 +1,132 @@
+"""The feed page's review workflow (AppTest): put back and take back, the tag filter, typed tags
+that are too long or hold vocabulary words, the review queue."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.store import TagStore
+from tests.app_fixtures import add_real_sounds, open_page, plain
+
+
+@pytest.fixture
+def app_env(monkeypatch, tmp_path, tiny_model_dir):
+    from tests.app_fixtures import point_app_at
+
+    db = point_app_at(monkeypatch, tmp_path, tiny_model_dir)
+    return db, tmp_path / "audio"
+
+
+def button(at, key: str):
+    (found,) = [b for b in at.button if b.key == key]
+    return found
+
+
+def test_put_back_restores_the_prediction_and_is_no_confirmation(app_env):
+    db, audio = app_env
+    (sid,) = add_real_sounds(db, audio, 1)
+    at = open_page("feed")
+    button(at, f"feed_{sid}_piano_remove").click().run()
+    button(at, f"feed_{sid}_piano_restore").click().run()
+    assert not at.exception
+    labels = TagStore(db).labels(sid)
+    assert "piano" in labels.final and labels.confirmed == [] and labels.removed == []
+    assert "Not reviewed yet" in plain(at)
+
+
+def test_removing_your_own_added_tag_takes_it_back(app_env):
+    db, audio = app_env
+    (sid,) = add_real_sounds(db, audio, 1)
+    at = open_page("feed")
+    at.multiselect(key=f"feed_{sid}_add").set_value(["guitar"]).run()
+    button(at, f"feed_{sid}_guitar_remove").click().run()
+    assert not at.exception
+    labels = TagStore(db).labels(sid)
+    assert labels.removed == [] and "guitar" not in labels.final
+    assert "guitar" not in plain(at)  # no struck-through row left behind
+    assert TagStore(db).label_rows()[0].labels.removed == []  # nor in the export
+
+
+def test_tag_filter_matches_final_tags_at_the_threshold(app_env):
+    db, audio = app_env
+    ids = add_real_sounds(db, audio, 3)  # bell scores 0.45 on every sound: below 0.5
+    at = open_page("feed")
+    assert not at.selectbox(key="feed_tag").proto.accept_new_options  # Enter takes a real tag
+    at.selectbox(key="feed_tag").set_value("bell").run()
+    assert "No sound matches these filters" in plain(at)
+    TagStore(db).label(ids[1], confirm=["bell"])
+    at.selectbox(key="feed_tag").set_value("piano").run()
+    at.selectbox(key="feed_tag").set_value("bell").run()
+    assert "1 sound ·" in plain(at) and "tone number 1" in plain(at)
+
+
+def test_a_tag_of_vocabulary_words_suggests_them_and_a_long_tag_is_refused(app_env):
+    db, audio = app_env
+    (sid,) = add_real_sounds(db, audio, 1)
+    at = open_page("feed")
+    at.multiselect(key=f"feed_{sid}_add").set_value(["door creak"]).run()
+    assert "close vocabulary tags: door, creak" in plain(at, ("warning",))
+    at.multiselect(key=f"feed_{sid}_add_1").set_value(["x" * 500]).run()  # the next box
+    assert not at.exception
+    error = plain(at, ("error",))
+    assert "Not saved" in error and "at most 100 characters" in error and "500" in error
+    assert TagStore(db).labels(sid).added == ["door-creak"]
+
+
+def test_to_review_pages_through_every_sound_while_you_review(app_env):
+    db, audio = app_env
+    ids = add_real_sounds(db, audio, 1)
+    store = TagStore(db)
+    path = str(next(audio.glob("*.wav")))
+    from core.store import SoundInfo
+
+    store.add_sounds([(SoundInfo(source="folder", name=f"bulk {i}", audio_path=path,
+                                 content_hash=f"bulk-{i:03d}", duration_s=1.0),
+                       [("piano", 0.8)], "tiny-test@0") for i in range(25)])
+    at = open_page("feed")
+    at.segmented_control(key="feed_show").set_value("To review").run()
+    assert "26 sounds · showing 1–10 · 0 of 26 reviewed" in plain(at)
+    first_page = [b.key.split("_")[1] for b in at.button if b.key and b.key.endswith("_confirm_all")]
+    for sid in first_page:  # review every card of page 1
+        button(at, f"feed_{sid}_confirm_all").click().run()
+    assert not at.exception
+    assert "26 sounds · showing 1–10 · 10 of 26 reviewed" in plain(at)  # the count is live
+    assert f"feed_{first_page[0]}_confirm_all" in {b.key for b in at.button}  # still shown
+    at.pagination(key="feed_page").set_value(2).run()
+    second = [b.key.split("_")[1] for b in at.button if b.key and b.key.endswith("_confirm_all")]
+    assert "showing 11–20" in plain(at) and not set(second) & set(first_page)
+    at.pagination(key="feed_page_bottom").set_value(3).run()  # the pager below the cards
+    third = [b.key.split("_")[1] for b in at.button if b.key and b.key.endswith("_confirm_all")]
+    assert len(third) == 6 and len(set(first_page) | set(second) | set(third)) == 26
+    button(at, "feed_next_unreviewed").click().run()
+    assert "showing 11–20" in plain(at) and "Next to review" in plain(at)
+    button(at, "feed_refresh").click().run()
+    assert "16 sounds · showing 1–10 · 0 of 16 reviewed" in plain(at)
+    assert ids  # (the first sound came from add_real_sounds, with its real audio)
+
+
+def test_search_finds_names_uploaders_and_descriptions(app_env):
+    db, audio = app_env
+    add_real_sounds(db, audio, 3, names=["Rain on a roof", "door", "bell"])
+    at = open_page("feed")
+    at.text_input(key="feed_search").input("ROOF").run()
+    assert "1 sound ·" in plain(at) and "Rain on a roof" in plain(at)
+    at.text_input(key="feed_search").input("user2").run()  # the uploader of the third
+    assert "1 sound ·" in plain(at) and "**bell**" in plain(at)
+    at.text_input(key="feed_search").input("a test tone").run()  # every description
+    assert "3 sounds ·" in plain(at)
+
+
+def test_confirm_page_confirms_the_shown_tags_of_every_card(app_env):
+    db, audio = app_env
+    ids = add_real_sounds(db, audio, 3)
+    TagStore(db).label(ids[0], add=["guitar"], user="someone")
+    at = open_page("feed")
+    button(at, "feed_confirm_page").click().run()
+    assert not at.exception
+    store = TagStore(db)
+    for sid in ids:
+        labels = store.labels(sid)
+        assert labels.reviewed and set(labels.final) <= set(labels.confirmed) | set(labels.added)
+    assert store.labels(ids[0]).added == ["guitar"]  # a person's tag stays as it was
+    assert "3 of 3 reviewed" in plain(at)
