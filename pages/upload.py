@@ -13,8 +13,8 @@ from app.text import escape_markdown
 from app.ui import audio_mime, score_bar, short_sound_note, threshold_slider
 from app.upload import (
     UPLOAD_LIMIT_MB,
-    HeldUpload,
     UPLOAD_TYPES,
+    HeldUpload,
     UploadAnalysis,
     analyse_upload,
     analysed_part,
