@@ -113,7 +113,6 @@ def show_upload(upload, a: UploadAnalysis, threshold: float) -> None:
 
 def keep_all(held: dict[str, HeldUpload]) -> None:
     """Keep every tagged upload not in the library yet (a button's callback)."""
-    store = get_store(str(settings.db_path))
     kept = 0
     try:
         for sha, upload in held.items():
@@ -148,7 +147,8 @@ analyses = {sha: analysis_for(sha, upload, tagger) for sha, upload in held.items
 with st.container(horizontal=True, gap="small"):
     st.button(f"Keep all in library ({sum(a.ok for a in analyses.values())})",
               key="upload_keep_all", icon=":material/library_add:", on_click=keep_all,
-              args=(held,), help="Store every file tagged here that is not in the library yet.")
+              args=(held,), disabled=store is None,
+              help="Store every file tagged here that is not in the library yet.")
     st.button("Clear the list", key="upload_clear", icon=":material/clear_all:",
               on_click=clear_list, help="Forget these results (kept files stay in the library).")
 notice = st.session_state.get("upload_notice")
