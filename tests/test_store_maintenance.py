@@ -9,6 +9,7 @@ import pytest
 
 from core.__main__ import main
 from core.store import SoundInfo, TagStore
+from core.store.schema import SCHEMA_VERSION
 from tests.audio_factory import make_tone_file
 from tests.store_files import digest, good_store, make_read_only, undo_read_only
 
@@ -29,7 +30,7 @@ def test_check_reports_version_counts_and_reads_every_block(tmp_path, capsys):
     TagStore(db).label(1, add=["bell"], user="ana")
     assert main(["store", "check", "--db", str(db)]) == 0
     out = capsys.readouterr().out
-    assert "schema version 2 (current)" in out
+    assert f"schema version {SCHEMA_VERSION} (current)" in out
     assert "counts: sounds 1, reviewed 1, corrections 1, undos 0, predictions 2" in out
     assert "block_size 262144" in out and "table predictions: 2 rows" in out
     assert out.strip().endswith("integrity: ok")
@@ -95,7 +96,8 @@ def test_an_old_file_is_checked_and_backed_up_without_being_upgraded(tmp_path, c
     make_v1_file(db)
     before = digest(db)
     assert main(["store", "check", "--db", str(db)]) == 0
-    assert "schema version 1 (older: migrated to 2 on the next write)" in capsys.readouterr().out
+    assert (f"schema version 1 (older: migrated to {SCHEMA_VERSION} on the next write)"
+            in capsys.readouterr().out)
     out = tmp_path / "old-backup.duckdb"
     assert main(["store", "backup", "--db", str(db), "--out", str(out)]) == 0
     assert digest(db) == before  # neither opened it for writing
