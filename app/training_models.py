@@ -62,7 +62,7 @@ def evaluations(metrics: dict) -> dict[str, dict]:
     """Column label -> evaluation entry; the primary one (top level) first."""
     if not all(k in metrics for k in TABLE_KEYS):
         return {}
-    primary = Path(str(metrics.get("data") or "test")).name
+    primary = str(metrics.get("label") or Path(str(metrics.get("data") or "test")).name)
     out = {primary: metrics}
     for name, entry in (metrics.get("evaluations") or {}).items():
         if isinstance(entry, dict) and name not in out and all(k in entry for k in TABLE_KEYS):

@@ -34,15 +34,18 @@ def predict_file(model_dir: str | Path, data: str | Path, device: str = "auto", 
 
 
 
-def record_metrics(model_dir: str | Path, data: str | Path, scores: Scores, primary: bool = True) -> dict:
+def record_metrics(model_dir: str | Path, data: str | Path, scores: Scores, primary: bool = True,
+                   label: str | None = None) -> dict:
     """Write the evaluation into metrics.json: the primary one at the top level (the course table,
-    per-tag AP), every one by data file name under "evaluations"."""
+    per-tag AP), every one under "evaluations" by its label (default: the data file's name; two
+    test files may share a name, as build/corpus/test.h5 and build/recorded/test.h5 do)."""
     loaded_metrics = _read_metrics(model_dir)
-    entry = {"data": str(data), "n_clips": scores.n_clips, "n_tags": scores.n_tags,
+    label = label or Path(data).name
+    entry = {"label": label, "data": str(data), "n_clips": scores.n_clips, "n_tags": scores.n_tags,
              **{k: getattr(scores, k) for k in TABLE_KEYS}, "top5": scores.top5,
              "evaluated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     evaluations = dict(loaded_metrics.get("evaluations", {}))
-    evaluations[Path(data).name] = entry
+    evaluations[label] = entry
     if primary or not set(TABLE_KEYS) <= set(loaded_metrics):
         metrics = {**entry, "per_tag_ap": scores.per_tag_ap,
                    "per_tag_positives": scores.per_tag_positives}

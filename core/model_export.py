@@ -13,7 +13,7 @@ from core.evaluate import evaluate_model, record_metrics
 from core.metrics import Scores
 from core.model import count_parameters
 from core.modelcard import model_card, trained_on, training_tag_counts
-from core.modeldir import CARD, ModelInfo, load_model_dir, save_model_dir
+from core.modeldir import CARD, METRICS, ModelInfo, load_model_dir, save_model_dir
 from core.patches import predict
 from core.thresholds import fit_thresholds, save_thresholds
 from core.train import load_best, load_run_config, load_sources, read_log
@@ -31,11 +31,12 @@ def export_run(run_dir: str | Path, out: str | Path, *, name: str = "compact", v
     version = version or dt.date.today().isoformat()
     info = ModelInfo(name, version, cfg.preset, model.dims, trained_on=trained_on(cfg))
     save_model_dir(out, model, info, card=f"# {name}\n")
+    (Path(out) / METRICS).unlink(missing_ok=True)  # a new model inherits no figures
     thresholds = calibrate_on_validation(out, cfg)
     evaluations = evaluations or {}
     tables: dict[str, Scores] = {label: evaluate_model(out, path) for label, path in evaluations.items()}
     for i, (label, path) in reversed(list(enumerate(evaluations.items()))):
-        record_metrics(out, path, tables[label], primary=i == 0)
+        record_metrics(out, path, tables[label], primary=i == 0, label=label)
     top5 = {label: table.top5 for label, table in tables.items()}
     tagged = tag_examples(out, examples or [])
     card = model_card(info, cfg, best, read_log(run_dir), tables, top5, evaluations, tagged,

@@ -108,7 +108,7 @@ def test_export_writes_the_primary_evaluation_into_metrics_json(exported, run):
     assert set(TABLE_KEYS) <= set(metrics)
     assert metrics["data"] == str(run["test"]) and metrics["n_tags"] == len(TINY_TAGS)
     assert set(metrics["per_tag_ap"]) == TINY_TAGS
-    assert "test.h5" in metrics["evaluations"]
+    assert metrics["label"] == "test" and "test" in metrics["evaluations"]
 
 
 def test_evaluate_prints_the_table_and_records_each_data_file(exported, run):
@@ -119,7 +119,7 @@ def test_evaluate_prints_the_table_and_records_each_data_file(exported, run):
     assert "per-tag average precision" in done.stdout
     metrics = json.loads((exported / "metrics.json").read_text())
     assert metrics["data"] == str(run["val"])  # the latest evaluation is the top-level one
-    assert {"test.h5", "val.h5"} <= set(metrics["evaluations"])
+    assert {"test", "val.h5"} <= set(metrics["evaluations"])  # export's label, evaluate's file name
 
 
 def test_evaluate_json_matches_the_library(exported, run):
