@@ -53,6 +53,11 @@ def models_root() -> Path:
     return Path(env).parent if env else MODELS_DIR
 
 
+def runs_root() -> Path:
+    """Where training runs live: $TAGGER_RUNS, else runs/ in the project."""
+    return Path(os.environ.get("TAGGER_RUNS") or PROJECT_ROOT / "runs")
+
+
 def is_model_dir(path: Path) -> bool:
     return (path / WEIGHTS).is_file() and (path / CONFIG).is_file()
 
