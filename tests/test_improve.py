@@ -123,5 +123,5 @@ def test_improve_on_an_empty_store_says_what_to_do(setup, tmp_path, capsys):
 def test_small_files_get_weights_their_rows_can_fill():
     fitted = fit_weights([1000, 500, 3], [2.0, 1.0, 1.0], 64)
     total = sum(fitted)
-    assert 64 * fitted[2] / total <= 3 + 1e-9
+    assert 64 * fitted[2] / total <= 2 + 1e-9  # a row to spare for rounding
     assert fitted[:2] == [2.0, 1.0]

@@ -21,6 +21,8 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
     p.add_argument("--base-data", action="append", metavar="FILE[:WEIGHT]",
                    help="a corpus the base model was trained on (default: from its lineage.json)")
+    p.add_argument("--base-val", action="append", metavar="FILE",
+                   help="a base validation file (default: from its lineage.json)")
     p.add_argument("--base-test", action="append", metavar="LABEL=FILE",
                    help="a base test pool (default: from its lineage.json or metrics.json)")
     p.add_argument("--base-weight", type=float, default=2.0,
@@ -47,6 +49,7 @@ def config_from_args(args):
                          models_dir=str(models_root()), runs_dir=str(runs_root()),
                          epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
                          base_data=tuple(args.base_data) if args.base_data else None,
+                         base_val=tuple(args.base_val) if args.base_val else None,
                          base_test=tests, base_weight=args.base_weight,
                          weak_weight=args.weak_weight, reviewed_weight=args.reviewed_weight,
                          device=args.device, name=args.name)

@@ -60,13 +60,13 @@ class BaseCorpora:
     missing: tuple[str, ...] = field(default=())  # files its lineage names that are gone
 
 
-def base_corpora(model_dir: Path, data: list[str] | None = None,
+def base_corpora(model_dir: Path, data: list[str] | None = None, val: list[str] | None = None,
                  test: dict[str, str] | None = None) -> BaseCorpora:
-    """What `model_dir` was trained and tested on (its lineage.json, else the test files its
-    metrics.json names); `data` and `test` replace them when given."""
+    """What `model_dir` was trained, validated and tested on (its lineage.json, else the test files
+    its metrics.json names); `data`, `val` and `test` replace them when given."""
     lineage = read_lineage(model_dir)
     given_data = list(data) if data is not None else list(lineage.get("data") or [])
-    given_val = list(lineage.get("val") or [])
+    given_val = list(val) if val is not None else list(lineage.get("val") or [])
     given_test = dict(test) if test is not None else dict(lineage.get("test") or {}) or \
         _metrics_tests(model_dir)
     found_data = [_present(spec) for spec in given_data]

@@ -40,6 +40,7 @@ class ImproveConfig:
     lr: float = 1e-4  # fine-tuning learning rate (low: keep what the model knew)
     batch_size: int = 64  # batch size
     base_data: tuple[str, ...] | None = None  # the base corpora ("PATH[:WEIGHT]"); None: its lineage
+    base_val: tuple[str, ...] | None = None  # base validation files; None: its lineage
     base_test: dict[str, str] | None = None  # label -> base test file; None: its lineage or metrics
     base_weight: float = 2.0  # share of each batch drawn from the base corpora, all together
     weak_weight: float = 1.0  # share from the store's unreviewed sounds (uploader tags)
@@ -69,8 +70,7 @@ def improve(cfg: ImproveConfig, on_stage: Progress | None = None, callbacks=None
         raise ImproveError(f"{run} or {out} exists already: choose another name")
     base = Path(cfg.model)
     preset = read_model_info(base).preset
-    corpora = base_corpora(base, list(cfg.base_data) if cfg.base_data is not None else None,
-                           cfg.base_test)
+    corpora = base_corpora(base, _list(cfg.base_data), _list(cfg.base_val), cfg.base_test)
     notes = _corpora_notes(corpora)
     for line in notes:
         say(f"note: {line}")
@@ -101,11 +101,12 @@ def training_config(cfg: ImproveConfig, corpora: BaseCorpora, data: StoreData, r
         raise ImproveError(f"the store {cfg.db} holds no sound to learn from outside the held-out "
                            "slice: fetch sounds with uploader tags (python -m core feed) or review some")
     sizes = [dataset_size(s) for s in specs]
-    fitted = fit_weights(sizes, weights, cfg.batch_size)
+    batch = min(cfg.batch_size, max(2, sum(sizes) // 2))  # a small store: batches that fit it
+    fitted = fit_weights(sizes, weights, batch)
     val = (*corpora.val, *([str(data.files["val"])] if "val" in data.files else []))
     return TrainConfig(data=tuple(f"{s}:{w:.6g}" for s, w in zip(specs, fitted, strict=True)),
                        out=str(run), val=val, preset=preset, epochs=cfg.epochs, lr=cfg.lr,
-                       batch_size=cfg.batch_size, patience=cfg.epochs, seed=cfg.seed,
+                       batch_size=batch, patience=cfg.epochs, seed=cfg.seed,
                        device=cfg.device, init_from=str(cfg.model))
 
 
@@ -124,16 +125,17 @@ def _mix(cfg: ImproveConfig, corpora: BaseCorpora, data: StoreData) -> tuple[lis
 def fit_weights(sizes: list[int], weights: list[float], batch: int) -> list[float]:
     """Weights whose per-batch shares fit each file (a file of 5 corrections cannot give 20 rows
     to every batch): a small file's weight is lowered so that its share is what its rows fill."""
+    room = [max(n - 1, 1) for n in sizes]  # a row to spare for the rounding of shares
     capped: set[int] = set()
     while True:
-        fractions = {i: max(sizes[i], 1) / batch for i in capped}
+        fractions = {i: room[i] / batch for i in capped}
         rest = sum(w for i, w in enumerate(weights) if i not in capped)
         if sum(fractions.values()) >= 1 or rest <= 0:
-            return list(weights)  # every file is small: the batch shrinks to the data instead
+            return [float(n) for n in sizes]  # every file is small: shares follow the rows
         total = rest / (1 - sum(fractions.values()))
         fitted = [fractions[i] * total if i in capped else w for i, w in enumerate(weights)]
         over = {i for i, w in enumerate(fitted)
-                if i not in capped and batch * w / total > max(sizes[i], 1)}
+                if i not in capped and batch * w / total > room[i]}
         if not over:
             return fitted
         capped |= over
@@ -211,6 +213,10 @@ def _store_line(data: StoreData) -> str:
     files = "; ".join(f"{k}: {s.line()}" for k, s in data.summaries.items())
     return (f"store sounds: {parts['train']} to train on, {parts['val']} for validation, "
             f"{parts['heldout']} held out; {files}")
+
+
+def _list(value: tuple[str, ...] | None) -> list[str] | None:
+    return None if value is None else list(value)
 
 
 def _write_json(path: Path, obj: dict) -> None:
