@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,6 +103,19 @@ def promote(name: str, root: Path | None = None) -> Path:
     tmp.write_text(name + "\n")
     tmp.replace(root / ACTIVE)
     return path
+
+
+def discard(name: str, root: Path | None = None) -> None:
+    """Delete models/NAME: never the active model, never the bundled default."""
+    root = Path(root or models_root())
+    path = root / name
+    if not MODEL_NAME.match(name or "") or not is_model_dir(path):
+        raise RegistryError(f"no model '{name}' in {root}")
+    if name == DEFAULT_NAME:
+        raise RegistryError(f"{path} is the bundled model, the fallback of every other: it stays")
+    if active_model().path.resolve() == path.resolve():
+        raise RegistryError(f"{name} is the active model: promote another before discarding it")
+    shutil.rmtree(path)
 
 
 # --- lineage ----------------------------------------------------------------------------------------

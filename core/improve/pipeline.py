@@ -66,7 +66,7 @@ def improve(cfg: ImproveConfig, on_stage: Progress | None = None, callbacks=None
     stamp = datetime.now(UTC)
     name = cfg.name or f"improved-{stamp:%Y%m%d-%H%M%S}"
     run, out = Path(cfg.runs_dir) / name, Path(cfg.models_dir) / name
-    if run.exists() or out.exists():
+    if (run / "data").exists() or (run / "log.jsonl").exists() or out.exists():
         raise ImproveError(f"{run} or {out} exists already: choose another name")
     base = Path(cfg.model)
     preset = read_model_info(base).preset
@@ -78,12 +78,12 @@ def improve(cfg: ImproveConfig, on_stage: Progress | None = None, callbacks=None
     store = TagStore(cfg.db)
     data = write_store_files(store, run / "data", cfg.holdout, cfg.val, cfg.seed, cfg.threshold)
     say(_store_line(data))
-    train_cfg = training_config(cfg, corpora, data, run / "train", preset)
+    train_cfg = training_config(cfg, corpora, data, run, preset)  # the monitor follows `run`
     _train(train_cfg, say, callbacks)
     tests = {**corpora.test, **({HELDOUT_LABEL: str(data.files["heldout"])}
                                 if "heldout" in data.files else {})}
     say(f"exporting {out} and evaluating it on {', '.join(tests) or 'nothing'}")
-    _export(run / "train", out, name, stamp, tests)
+    _export(run, out, name, stamp, tests)
     comparison = compare_all(base, out, tests, store, cfg.threshold, say)
     _write_json(out / COMPARISON, comparison)
     write_lineage(out, lineage(cfg, base, train_cfg, tests, data, comparison, notes))
