@@ -98,3 +98,28 @@ def test_training_page_shows_before_after_and_promotes_and_discards(improved):
     assert not at.exception
     assert not (improved / "improved-b").exists() and (improved / "improved-a").is_dir()
     assert "improved-b was discarded" in plain(at)
+
+
+def test_retag_button_runs_a_detached_retag_that_keeps_corrections(models, tmp_path):
+    import time
+
+    from app.jobs import retag_folder
+    from app.training_launch import process_alive
+    from core.store import TagStore
+    from tests.app_fixtures import add_real_sounds
+
+    db = tmp_path / "tags.duckdb"
+    ids = add_real_sounds(db, tmp_path / "audio", 2)
+    store = TagStore(db)
+    store.label(ids[0], add=["guitar"], remove=["piano"], user="ana")
+    at = AppTest.from_file(TRAINING, default_timeout=60).run()
+    at.button(key="training_retag").click().run()
+    assert not at.exception and "Re-tagging started" in plain(at)
+    deadline = time.time() + 120
+    while process_alive(retag_folder()) and time.time() < deadline:
+        time.sleep(0.5)
+    assert process_alive(retag_folder()) is False
+    assert {store.labels(i).model for i in ids} == {"base@1"}  # the active model's predictions
+    labels = store.labels(ids[0])
+    assert "guitar" in labels.final and "piano" not in labels.final  # the correction stands
+    assert "re-tagged 2 sounds with base@1" in (retag_folder() / "train.out").read_text()
