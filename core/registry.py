@@ -171,11 +171,12 @@ def list_registered(root: Path | None = None) -> list[RegisteredModel]:
 
 
 def figures(model_dir: Path) -> dict[str, float]:
-    """PR-AUC macro of each evaluation in metrics.json, then the lineage's own figures."""
+    """PR-AUC macro per evaluation: the lineage's own figures (labelled as its maker named them),
+    else every evaluation in metrics.json (by data file name)."""
+    recorded = _read_json(model_dir / LINEAGE).get("figures") or {}
+    out = {k: v for k, v in recorded.items() if isinstance(v, int | float)}
+    if out:
+        return out
     metrics = _read_json(model_dir / METRICS)
-    out = {name: entry["pr_auc_macro"] for name, entry in (metrics.get("evaluations") or {}).items()
-           if isinstance(entry, dict) and isinstance(entry.get("pr_auc_macro"), int | float)}
-    for label, value in (_read_json(model_dir / LINEAGE).get("figures") or {}).items():
-        if isinstance(value, int | float):
-            out.setdefault(label, value)
-    return out
+    return {name: entry["pr_auc_macro"] for name, entry in (metrics.get("evaluations") or {}).items()
+            if isinstance(entry, dict) and isinstance(entry.get("pr_auc_macro"), int | float)}
