@@ -30,7 +30,7 @@ KEY_HOW_TO = (
 @dataclass(frozen=True)
 class AppSettings:
     db_path: Path  # the DuckDB tag store ($TAGGER_DB, else data/tags.duckdb)
-    model_dir: Path  # the model directory ($TAGGER_MODEL, else models/default)
+    model_dir: Path  # the active model: $TAGGER_MODEL, else the promoted one, else models/default
     audio_dir: Path  # kept uploads go to <audio_dir>/uploads ($TAGGER_AUDIO, else next to the db)
     exports_dir: Path  # the only folder the app writes exports to ($TAGGER_EXPORTS, else next to the db)
     api_key: str | None  # Freesound API key, or None when neither secret nor env var is set

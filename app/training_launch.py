@@ -161,13 +161,14 @@ def process_alive(run: Path) -> bool | None:
 
 
 def _is_training(pid: int) -> bool:
-    """Guard against a reused pid: the process must still be `core train` (where /proc tells)."""
+    """Guard against a reused pid: the process must still be `core train` (or one of the other
+    jobs the app starts: improve, retag), where /proc tells."""
     cmdline = Path(f"/proc/{pid}/cmdline")
     try:
         args = cmdline.read_bytes().split(b"\0")
     except OSError:
         return not Path("/proc").is_dir()
-    return b"core" in args and b"train" in args
+    return b"core" in args and bool({b"train", b"improve", b"retag"} & set(args))
 
 
 def stop_run(run: Path) -> bool:

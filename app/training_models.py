@@ -8,16 +8,16 @@ primary test table at the top level (the course's five figures, `data`, `n_clips
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from core.metrics import TABLE_HEADERS, TABLE_KEYS
-from core.modeldir import CARD, CONFIG, DEFAULT_MODEL_DIR, METRICS
+from core.modeldir import CARD, CONFIG, METRICS
+from core.registry import active_model
+from core.registry import models_root as models_root  # the pages ask it here
 
-MODELS_ROOT = DEFAULT_MODEL_DIR.parent
 COURSE_COLUMN = "course CNN (COALA test)"
 # The course project's CNN on the COALA `_val` file (shared/coala/README.md), in TABLE_KEYS order.
 COURSE_REFERENCE = dict(zip(TABLE_KEYS, (0.938, 0.966, 0.415, 0.543, 0.249), strict=True))
@@ -31,18 +31,12 @@ class ModelEntry:
     card: str  # its MODEL_CARD.md ("" when absent)
 
 
-def models_root() -> Path:
-    """Where model directories live: the parent of $TAGGER_MODEL when set, else models/."""
-    env = os.environ.get("TAGGER_MODEL")
-    return Path(env).parent if env else MODELS_ROOT
-
-
 def list_models(root: Path | None = None) -> list[ModelEntry]:
     """Model directories (a config.json inside) under `root`, the model in use first."""
     root = Path(root) if root else models_root()
     if not root.is_dir():
         return []
-    in_use = Path(os.environ.get("TAGGER_MODEL") or DEFAULT_MODEL_DIR).name
+    in_use = active_model().path.name
     found = [read_model(p) for p in sorted(root.iterdir()) if (p / CONFIG).is_file()]
     return sorted(found, key=lambda m: (m.name != in_use, m.name))
 

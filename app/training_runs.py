@@ -8,18 +8,17 @@ a half-written last line is skipped, never an error.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from core.registry import runs_root
 from core.train import BEST, CONFIG, LAST, LOG, read_log
 from core.train_checks import FAILURE
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_RUNS = PROJECT_ROOT / "runs"
 STALE_AFTER_S = 30 * 60  # an unfinished log untouched this long, with no live process: stopped
 PID_FILE = "train.pid"  # written by the app when it starts a run: the process to follow
 OUTPUT_FILE = "train.out"  # that process's terminal output (progress bar, errors)
@@ -58,8 +57,8 @@ class RunLog:
 
 
 def runs_dir() -> Path:
-    """Where runs live: $TAGGER_RUNS, else runs/ in the project."""
-    return Path(os.environ.get("TAGGER_RUNS") or DEFAULT_RUNS)
+    """Where runs live: $TAGGER_RUNS, else runs/ in the project (core.registry.runs_root)."""
+    return runs_root()
 
 
 def list_runs(root: Path | None = None) -> list[RunInfo]:

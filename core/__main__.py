@@ -21,6 +21,10 @@ COMMANDS = {
     "train": ("train", "train the tagger on COALA-layout HDF5 data"),
     "evaluate": ("evaluate", "ROC-AUC, PR-AUC and subset accuracy on a COALA HDF5 file"),
     "export-model": ("export_model", "make a model directory from a run's best checkpoint"),
+    "models": ("models", "list the models in models/ with their figures"),
+    "promote": ("promote", "make a model in models/ the active one"),
+    "improve": ("improve", "fine-tune the active model on the store; compare old and new"),
+    "retag": ("retag", "re-tag the stored sounds with the active model"),
     "bench": ("bench", "speed and memory figures against the course-approach baseline"),
 }
 

@@ -15,6 +15,7 @@ from core.model import count_parameters
 from core.modelcard import model_card, trained_on, training_tag_counts
 from core.modeldir import CARD, METRICS, ModelInfo, load_model_dir, save_model_dir
 from core.patches import predict
+from core.registry import write_lineage
 from core.thresholds import fit_thresholds, save_thresholds
 from core.train import load_best, load_run_config, load_sources, read_log
 
@@ -42,6 +43,10 @@ def export_run(run_dir: str | Path, out: str | Path, *, name: str = "compact", v
     card = model_card(info, cfg, best, read_log(run_dir), tables, top5, evaluations, tagged,
                       training_tag_counts(cfg), count_parameters(model), thresholds)
     (Path(out) / CARD).write_text(card)
+    write_lineage(out, {"made_by": "export-model", "run": str(run_dir), "base_model": cfg.init_from,
+                        "data": list(cfg.data), "val": list(cfg.val), "test": dict(evaluations),
+                        "trained_on": info.trained_on,
+                        "figures": {label: t.pr_auc_macro for label, t in tables.items()}})
     return Path(out)
 
 

@@ -6,13 +6,13 @@
     scaler.json           the feature scaler
     metrics.json          evaluation figures (optional)
     thresholds.json       per-tag thresholds calibrated on validation (optional; core.thresholds)
+    lineage.json          where it came from: base model, data, date, figures (core.registry)
     MODEL_CARD.md         what it is, how it was trained, what it does not know
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,14 +21,13 @@ from safetensors.torch import load_file, save_file
 
 from core.features import FEATURE_CONSTANTS, Scaler, default_scaler
 from core.model import ModelDims, TaggerCNN
+from core.registry import CONFIG, METRICS, WEIGHTS, active_model
 from core.thresholds import Thresholds, load_thresholds
 from core.vocabulary import load_vocabulary
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = PROJECT_ROOT / "models" / "default"
-WEIGHTS, CONFIG, VOCAB, SCALER, METRICS, CARD = (
-    "weights.safetensors", "config.json", "vocabulary.json", "scaler.json", "metrics.json",
-    "MODEL_CARD.md")
+VOCAB, SCALER, CARD = "vocabulary.json", "scaler.json", "MODEL_CARD.md"
 
 
 class ModelNotFoundError(Exception):
@@ -62,7 +61,8 @@ class LoadedModel:
 
 
 def default_model_dir() -> Path:
-    return Path(os.environ.get("TAGGER_MODEL", DEFAULT_MODEL_DIR))
+    """The active model: $TAGGER_MODEL, else the promoted one, else models/default (core.registry)."""
+    return active_model().path
 
 
 def save_model_dir(out: str | Path, model: TaggerCNN, info: ModelInfo, *, card: str,

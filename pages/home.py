@@ -14,6 +14,7 @@ from app.settings import KEY_HOW_TO, mask_secret, resolve_settings
 from app.text import escape_markdown
 from app.ui import bind_shared, store_shared
 from core.metrics import TABLE_KEYS
+from core.registry import RegistryError, active_model, list_registered, promote
 from core.store import StoreError
 
 settings = resolve_settings()
@@ -64,6 +65,7 @@ def model_section() -> None:
     tagger, problem = get_tagger(settings.model_dir)
     if tagger is None:
         st.warning(problem, icon=":material/warning:")
+        registry_section()
         return
     loaded = tagger.loaded
     info = loaded.info
@@ -82,6 +84,40 @@ def model_section() -> None:
                        .replace("pr auc", "PR-AUC"), f"{value:.3f}")
     with st.expander("Model card", expanded=False):
         st.markdown(loaded.card or "_This model directory has no card._")
+    registry_section()
+
+
+def registry_section() -> None:
+    """The models in models/, the active one first, with their figures; a click switches."""
+    active = active_model()
+    if active.note:
+        st.warning(escape_markdown(active.note), icon=":material/warning:")
+    if message := st.session_state.pop("home_switched", None):
+        st.success(message)
+    models = list_registered()
+    if len(models) < 2 and not active.note:
+        return
+    st.markdown("**Models** (PR-AUC macro on each evaluation; `python -m core models`)")
+    for m in models:
+        figures = ", ".join(f"{k} {v:.3f}" for k, v in m.figures.items()) or "no figures yet"
+        made = str(m.lineage.get("created_at", ""))[:10]
+        left, right = st.columns([5, 1], vertical_alignment="center")
+        left.markdown(f"{'**' if m.active else ''}{escape_markdown(m.name)}"
+                      f"{' (active)**' if m.active else ''} · made {escape_markdown(made or '?')}"
+                      f" · from {escape_markdown(m.lineage.get('base_model') or '-')} · "
+                      f"{escape_markdown(figures)}")
+        if not m.active and right.button("Use this model", key=f"home_use_{m.name}",
+                                         disabled=active.source == "environment"):
+            try:
+                promote(m.name)
+            except RegistryError as e:
+                st.error(escape_markdown(e))
+                continue
+            st.session_state["home_switched"] = f"{m.name} is the active model now."
+            st.rerun()
+    if active.source == "environment":
+        st.caption(f"`TAGGER_MODEL` is set ({escape_markdown(active.path)}): it is used whatever "
+                   "is promoted; unset it to switch here.")
 
 
 def start_section() -> None:
@@ -100,7 +136,8 @@ def settings_section() -> None:
     opened = "account_message" in st.session_state  # show how a sign-in went
     with st.expander("Settings", expanded=opened, icon=":material/settings:"):
         st.markdown(f"- Tag store (DuckDB): `{settings.db_path}` (environment: `TAGGER_DB`)\n"
-                    f"- Model directory: `{settings.model_dir}` (environment: `TAGGER_MODEL`)\n"
+                    f"- Model directory: `{settings.model_dir}` (environment: `TAGGER_MODEL`; "
+                    "else the model promoted in `models/ACTIVE`)\n"
                     f"- Kept uploads: `{settings.audio_dir / 'uploads'}` "
                     "(environment: `TAGGER_AUDIO`)\n"
                     f"- Exports written by the app: `{settings.exports_dir}` "

@@ -1,9 +1,11 @@
-"""Training monitor: the runs in runs/ (curves, live while running), starting a run, a model's figures."""
+"""Training monitor: the runs in runs/ (curves, live while running), starting a run, improving the
+model from the store with its before/after and promote/discard, a model's figures."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from app.improve_view import before_after_section, improve_section
 from app.text import escape_markdown
 from app.training_charts import ap_bar_chart, curve_chart, label
 from app.training_launch import (
@@ -230,5 +232,8 @@ st.title("Training monitor")
 existing = runs_section()
 with st.expander("Start a training run", expanded=not existing, icon=":material/model_training:"):
     start_form()
+st.divider()
+improve_section()
+before_after_section()
 st.divider()
 models_section()

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+from core.registry import active_model
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None,
-                   help="model directory (default: models/default, or $TAGGER_MODEL)")
+                   help="model directory (default: the active model: $TAGGER_MODEL, else the "
+                        "one `python -m core promote` chose, else models/default)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="where the model runs (auto: CUDA when present)")
 
@@ -16,3 +20,13 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 def fail(message: str, code: int = 2) -> int:
     print(f"error: {message}", file=sys.stderr)
     return code
+
+
+def model_dir(args: argparse.Namespace) -> Path:
+    """--model, else the active model; says so on stderr when a promoted model is gone."""
+    if getattr(args, "model", None):
+        return Path(args.model)
+    active = active_model()
+    if active.note:
+        print(f"note: {active.note}", file=sys.stderr)
+    return active.path

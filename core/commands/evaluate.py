@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 from core.commands.common import add_model_options, fail
+from core.commands.common import model_dir as resolve_model_dir
 from core.dataset import DatasetFormatError
 from core.evaluate import evaluate_model, record_metrics
 from core.metrics import TABLE_HEADERS, TABLE_KEYS
-from core.modeldir import ModelNotFoundError, default_model_dir
+from core.modeldir import ModelNotFoundError
 
 
 def register(sub) -> None:
@@ -23,7 +24,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    model_dir = args.model or str(default_model_dir())
+    model_dir = str(resolve_model_dir(args))
     try:
         scores = evaluate_model(model_dir, args.data, args.device)
     except (ModelNotFoundError, DatasetFormatError, ValueError, OSError) as e:

@@ -10,6 +10,7 @@ from core.commands.common import fail
 from core.store import StoreError
 from core.store.cli import add_db_option, open_store
 from core.store.export import FORMATS, ExportError, export_labels
+from core.store.training_labels import LABEL_SOURCES
 
 
 def register(sub) -> None:
@@ -22,6 +23,10 @@ def register(sub) -> None:
                    help="only sounds added or corrected on or after DATE (UTC, e.g. 2024-05-01)")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="score from which a prediction counts as a label (default 0.5)")
+    p.add_argument("--labels", default="final", choices=LABEL_SOURCES,
+                   help="coala-h5 labels: final (default; with --reviewed-only, what curators "
+                        "confirmed), uploader (the uploader's Freesound tags mapped onto the "
+                        "vocabulary), both (final for reviewed sounds, uploader for the rest)")
     add_db_option(p)
     p.set_defaults(run=run)
 
@@ -35,13 +40,12 @@ def run(args) -> int:
 
     try:
         summary = export_labels(open_store(args), args.format, args.out, args.reviewed_only,
-                                args.since, args.threshold, progress)
+                                args.since, args.threshold, progress, args.labels)
     except (StoreError, ExportError, OSError) as e:
         return fail(str(e))
     finally:
         bar.close()
     for sound_id, why in summary.skipped:
         print(f"skipped sound {sound_id}: {why}", file=sys.stderr)
-    print(f"wrote {summary.path}: {summary.rows} sounds, {summary.labels} labels "
-          f"({summary.format})")
+    print(f"wrote {summary.path}: {summary.line()}")
     return 0

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from core.commands.common import add_model_options, fail
+from core.commands.common import add_model_options, fail, model_dir
 from core.feed import (
     AUDIO_KINDS,
     DEFAULT_AUDIO_DIR,
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{store.path} already holds {n} sounds; nothing loaded")
         return 0
     try:
-        tagger = Tagger(args.model, args.device)
+        tagger = Tagger(model_dir(args), args.device)
     except ModelNotFoundError as e:
         return fail(str(e))
     limit = args.limit if args.limit is not None else (None if folder else DEFAULT_LIMIT)

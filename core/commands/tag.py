@@ -11,7 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from core.audio import find_audio_files
-from core.commands.common import add_model_options, fail
+from core.commands.common import add_model_options, fail, model_dir
 from core.modeldir import ModelNotFoundError
 from core.tagger import Tagger, TagResult
 
@@ -35,7 +35,7 @@ def run(args) -> int:
     if not paths:
         return fail("no audio files found in the given paths")
     try:
-        tagger = Tagger(args.model, args.device)
+        tagger = Tagger(model_dir(args), args.device)
     except ModelNotFoundError as e:
         return fail(str(e))
     store, store_errors = None, ()

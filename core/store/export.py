@@ -6,8 +6,9 @@ first), added, removed, confirmed, final (lists of tags) and reviewed. In csv th
 strings, and text that a spreadsheet would run as a formula starts with an apostrophe. `coala-h5`
 writes group `dataset` with `id` (Freesound id, or minus the store id for sounds not from
 Freesound), `data` (the scaled 96x96 patch, recomputed from the stored audio), `label` (multi-hot
-of the final tags over the 1000) and `store_id`. Files are written to a temporary file in the
-target folder and renamed, so a crash never leaves a half file.
+of the labels over the 1000) and `store_id`; its labels are the final tags by default, or the
+uploader's own tags, or both (core.store.training_labels). Files are written to a temporary file
+in the target folder and renamed, so a crash never leaves a half file.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import pyarrow.parquet as pq
 from core.store import queries
 from core.store.models import SoundRow
 from core.store.store import TagStore, selection_params
+from core.store.training_labels import LABEL_SOURCES, TrainingLabels, training_labels
 from core.vocabulary import load_vocabulary, multi_hot
 
 FORMATS = ("csv", "jsonl", "parquet", "coala-h5")
@@ -51,6 +53,20 @@ class ExportSummary:
     path: Path | None  # the file written (None for a preview)
     format: str = "jsonl"  # csv, jsonl, parquet or coala-h5
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (sound_id, why) left out
+    labels_from: str = "final"  # coala-h5: final, uploader or both (core.store.training_labels)
+    origins: dict[str, int] = field(default_factory=dict)  # coala-h5: sounds written per origin
+    unmapped: int = 0  # coala-h5: uploader tags of written sounds outside the vocabulary (dropped)
+    unlabelled: int = 0  # coala-h5: sounds left out: no uploader tag in the vocabulary
+
+    def line(self) -> str:
+        """What was written, in one line (the command's summary)."""
+        text = f"{self.rows} sounds, {self.labels} labels ({self.format})"
+        if self.format != "coala-h5" or self.labels_from == "final":
+            return text
+        origins = ", ".join(f"{n} {k}" for k, n in sorted(self.origins.items())) or "none"
+        return (text + f"; labels from {self.labels_from}: sounds by origin {origins}; "
+                f"{self.unmapped} uploader tags outside the vocabulary dropped; "
+                f"{self.unlabelled} sounds without a vocabulary tag left out")
 
 
 class ExportError(Exception):
@@ -80,38 +96,83 @@ def _rows(store: TagStore, reviewed_only: bool, since, threshold: float) -> list
 
 
 def preview_export(store: TagStore, fmt: str = "jsonl", reviewed_only: bool = False,
-                   since=None, threshold: float = 0.5) -> ExportSummary:
+                   since=None, threshold: float = 0.5, labels: str = "final") -> ExportSummary:
     """How many sounds and labels an export would write, without writing anything."""
-    _check_format(fmt)
+    _check_format(fmt, labels)
     if fmt != "coala-h5":
         params = selection_params(reviewed_only, parse_since(since), threshold)
-        ((rows, labels),) = store.read_sql(queries.EXPORT_COUNTS, params)
-        return ExportSummary(rows, int(labels), None, fmt)
+        ((rows, n_labels),) = store.read_sql(queries.EXPORT_COUNTS, params)
+        return ExportSummary(rows, int(n_labels), None, fmt)
     rows = _rows(store, reviewed_only, since, threshold)
-    vocab = set(load_vocabulary())
-    skipped = [(r.id, _missing_audio(r)) for r in rows if _missing_audio(r)]
-    kept = [r for r in rows if not _missing_audio(r)]
-    return ExportSummary(len(kept), sum(len(set(r.final) & vocab) for r in kept), None, fmt,
-                         skipped)
+    plan = plan_training_rows(store, rows, labels)
+    skipped = [(r.id, _missing_audio(r)) for r, _ in plan.rows if _missing_audio(r)]
+    kept = [(r, t) for r, t in plan.rows if not _missing_audio(r)]
+    return _coala_summary(kept, None, skipped, plan, labels)
 
 
 def export_labels(store: TagStore, fmt: str, out: str | Path, reviewed_only: bool = False,
-                  since=None, threshold: float = 0.5,
-                  progress: Progress | None = None) -> ExportSummary:
-    """Write the labels of the selected sounds to `out` in format `fmt`."""
-    _check_format(fmt)
+                  since=None, threshold: float = 0.5, progress: Progress | None = None,
+                  labels: str = "final") -> ExportSummary:
+    """Write the labels of the selected sounds to `out` in format `fmt`; `labels` (coala-h5 only)
+    picks final labels, the uploader's tags, or both (core.store.training_labels)."""
+    _check_format(fmt, labels)
     out = Path(out)
+    if fmt == "coala-h5":
+        return write_training_file(store, _rows(store, reviewed_only, since, threshold), out,
+                                   labels, progress)
     with atomic_output(out) as tmp:
-        if fmt == "coala-h5":
-            return _write_coala(_rows(store, reviewed_only, since, threshold), tmp, out, progress)
         params = selection_params(reviewed_only, parse_since(since), threshold)
-        rows, labels = WRITERS[fmt](store, params, tmp)
-    return ExportSummary(rows, labels, out, fmt)
+        rows, n_labels = WRITERS[fmt](store, params, tmp)
+    return ExportSummary(rows, n_labels, out, fmt)
 
 
-def _check_format(fmt: str) -> None:
+def write_training_file(store: TagStore, rows: list[SoundRow], out: str | Path,
+                        labels: str = "final", progress: Progress | None = None) -> ExportSummary:
+    """The COALA-layout file of `rows` with their `labels` (final, uploader or both)."""
+    _check_format("coala-h5", labels)
+    out = Path(out)
+    plan = plan_training_rows(store, rows, labels)
+    with atomic_output(out) as tmp:
+        return _write_coala(plan, tmp, out, progress, labels)
+
+
+def _check_format(fmt: str, labels: str = "final") -> None:
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if labels not in LABEL_SOURCES:
+        raise ExportError(f"unknown labels {labels!r}; choose one of {', '.join(LABEL_SOURCES)}")
+    if labels != "final" and fmt != "coala-h5":
+        raise ExportError(f"--labels {labels} makes a training file: it goes with --format "
+                          "coala-h5 (the other formats carry every label column already)")
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    rows: list[tuple[SoundRow, TrainingLabels]]  # the sounds to write and their labels
+    unlabelled: int  # sounds left out: their uploader tags hold no vocabulary tag
+
+
+def plan_training_rows(store: TagStore, rows: list[SoundRow], labels: str) -> TrainingPlan:
+    """Each row's training labels; sounds labelled by their uploader with no vocabulary tag are
+    left out (as COALA left them out), final labels are kept even when empty."""
+    originals: dict[int, tuple[str, ...]] = {}
+    if labels != "final":
+        sounds = store.get_sounds([r.id for r in rows])
+        originals = {i: s.original_tags for i, s in sounds.items()}
+    planned = [(r, training_labels(r, originals.get(r.id, ()), labels)) for r in rows]
+    kept = [(r, t) for r, t in planned if t.origin == "final" or t.tags]
+    return TrainingPlan(kept, len(planned) - len(kept))
+
+
+def _coala_summary(written: list[tuple[SoundRow, TrainingLabels]], out: Path | None,
+                   skipped: list, plan: TrainingPlan, labels: str) -> ExportSummary:
+    vocab = set(load_vocabulary())
+    origins: dict[str, int] = {}
+    for _, t in written:
+        origins[t.origin] = origins.get(t.origin, 0) + 1
+    return ExportSummary(len(written), sum(len(set(t.tags) & vocab) for _, t in written), out,
+                         "coala-h5", skipped, labels, origins,
+                         sum(t.unmapped for _, t in written), plan.unlabelled)
 
 
 @contextmanager
@@ -175,16 +236,16 @@ def _missing_audio(row: SoundRow) -> str | None:
     return None
 
 
-def _write_coala(rows: list[SoundRow], tmp: Path, out: Path,
-                 progress: Progress | None) -> ExportSummary:
+def _write_coala(plan: TrainingPlan, tmp: Path, out: Path, progress: Progress | None,
+                 labels: str) -> ExportSummary:
     from core.audio import AudioError, load_audio  # torch only when this format is asked for
     from core.dataset import CoalaWriter
     from core.features import patch_for
 
     vocab = load_vocabulary()
-    skipped, store_ids, n_labels = [], [], 0
+    skipped, written = [], []
     with CoalaWriter(tmp, len(vocab)) as writer:
-        for i, row in enumerate(rows):
+        for i, (row, tags) in enumerate(plan.rows):
             why = _missing_audio(row)
             try:
                 patch = None if why else patch_for(load_audio(row.audio_path).samples)
@@ -193,13 +254,13 @@ def _write_coala(rows: list[SoundRow], tmp: Path, out: Path,
             if why:
                 skipped.append((row.id, why))
             else:
-                label = multi_hot(row.final, vocab)  # (1000,) int16
+                label = multi_hot(tags.tags, vocab)  # (1000,) int16
                 fid = row.freesound_id if row.source == "freesound" and row.freesound_id else -row.id
                 writer.append(np.array([fid]), patch[None], label[None])  # (1, 96, 96)
-                store_ids.append(row.id)
-                n_labels += int(label.sum())
+                written.append((row, tags))
             if progress:
-                progress(i + 1, len(rows))
+                progress(i + 1, len(plan.rows))
     with h5py.File(tmp, "a") as f:
-        f["dataset"].create_dataset("store_id", data=np.asarray(store_ids, np.int64))
-    return ExportSummary(len(store_ids), n_labels, out, "coala-h5", skipped)
+        f["dataset"].create_dataset("store_id", data=np.asarray([r.id for r, _ in written],
+                                                                np.int64))
+    return _coala_summary(written, out, skipped, plan, labels)

@@ -77,6 +77,15 @@ class TagStore:
         items = list(items)
         return self._db.write(lambda cur: writes.add_sounds(cur, items, utc_now()))
 
+    def add_predictions(self, items: Sequence[tuple[int, Sequence[Prediction], str]]) -> int:
+        """A newer model's predictions for stored sounds, beside the older ones (the feed then
+        shows the latest); corrections are not touched. Returns how many sounds got them."""
+        items = [(int(sid), preds, model) for sid, preds, model in items]
+        missing = set(i for i, _, _ in items) - set(self.get_sounds([i for i, _, _ in items]))
+        if missing:
+            raise SoundNotFoundError(f"no sound with id {min(missing)} in {self.path}")
+        return self._db.write(lambda cur: writes.add_predictions(cur, items, utc_now()))
+
     def has_freesound_id(self, freesound_id: int) -> bool:
         return self._db.read(lambda cur: fetch_one(cur.execute(
             queries.HAS_FREESOUND_ID, {"f": int(freesound_id)}))[0])

@@ -106,8 +106,8 @@ def add_sounds(cur: duckdb.DuckDBPyConnection,
             written.add(h)
         out.append((ids.get(h) or known[h], is_new))
     insert_rows(cur, "sounds", SOUND_SCHEMA, sound_rows)
-    _add_predictions(cur, [(sid, preds, model) for (sid, _), (_, preds, model)
-                           in zip(out, items, strict=True)], now)
+    add_predictions(cur, [(sid, preds, model) for (sid, _), (_, preds, model)
+                          in zip(out, items, strict=True)], now)
     return out
 
 
@@ -118,16 +118,19 @@ def _sound_row(sound_id: int, info: SoundInfo, now: datetime) -> tuple:
             info.audio_kind)
 
 
-def _add_predictions(cur: duckdb.DuckDBPyConnection,
-                     items: list[tuple[int, Sequence[Prediction], str]], now: datetime) -> None:
+def add_predictions(cur: duckdb.DuckDBPyConnection,
+                    items: list[tuple[int, Sequence[Prediction], str]], now: datetime) -> int:
+    """Each (sound_id, predictions, model) beside the sound's earlier ones; a model that has
+    predicted the sound already is skipped. Returns how many sounds got predictions."""
     with staged(cur, ID_KEYS, [(sid,) for sid in {sid for sid, _, _ in items}], "incoming_keys"):
         done = set(cur.execute("SELECT DISTINCT sound_id, model FROM predictions WHERE sound_id "
                                "IN (SELECT key FROM incoming_keys)").fetchall())
-    rows = []
+    rows, written = [], 0
     for sound_id, predictions, model in items:
         if (sound_id, model) in done:
             continue
         done.add((sound_id, model))
+        written += 1
         best: dict[str, float] = {}
         for tag, score in predictions:
             best.setdefault(tag, float(score))  # a repeated tag keeps its first score
@@ -135,6 +138,7 @@ def _add_predictions(cur: duckdb.DuckDBPyConnection,
         rows += [(sound_id, model, tag, score, rank, now)
                  for rank, (tag, score) in enumerate(ranked, 1)]
     insert_rows(cur, "predictions", PREDICTION_SCHEMA, rows)
+    return written
 
 
 def add_corrections(cur: duckdb.DuckDBPyConnection,

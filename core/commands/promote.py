@@ -1,0 +1,26 @@
+"""`python -m core promote NAME`: make models/NAME the model the CLI, the feed and the app use."""
+
+from __future__ import annotations
+
+import os
+
+from core.commands.common import fail
+from core.registry import RegistryError, promote
+
+
+def register(sub) -> None:
+    p = sub.add_parser("promote", help="make a model in models/ the active one")
+    p.add_argument("name", help="the model's folder name in models/ (`python -m core models`)")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    try:
+        path = promote(args.name)
+    except (RegistryError, OSError) as e:
+        return fail(str(e))
+    print(f"active model: {path} (the CLI, the feed and the app use it from their next load)")
+    if os.environ.get("TAGGER_MODEL"):
+        print(f"note: TAGGER_MODEL is set ({os.environ['TAGGER_MODEL']}) and overrides it "
+              "until unset")
+    return 0
