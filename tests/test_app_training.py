@@ -260,8 +260,9 @@ def test_stop_interrupts_the_training_process(env, tmp_path):
     run = runs / "to-stop"
     assert "--patience 500" in (run / "train.out").read_text()
     deadline = time.monotonic() + RUN_DEADLINE_S
-    while not read_log(run) and process_alive(run) and time.monotonic() < deadline:
-        time.sleep(0.5)  # until the trainer has started and written its first record
+    while (not any(r["event"] == "epoch" for r in read_log(run)) and process_alive(run)
+           and time.monotonic() < deadline):
+        time.sleep(0.5)  # until a whole epoch ran: every lazy import is done, Stop lands in the loop
     at = run_page()
     assert "running" in texts(at)
     next(b for b in at.button if b.label == "Stop training").click().run()

@@ -86,6 +86,8 @@ def test_connect_upload_and_see_it_pending(browser, served, tmp_path):  # noqa: 
         settle(tab)
         tab.get_by_text("Upload to Freesound", exact=True).click()
         tab.locator(f".st-key-upload_{sound_id}_fs_description textarea").fill("A 330 Hz tone.")
+        tab.keyboard.press("Tab")  # the text area commits on blur: let that rerun end first,
+        settle(tab)  # or it closes the licence list the next click opens
         tab.locator(f".st-key-upload_{sound_id}_fs_license input").click()
         tab.get_by_role("option", name="Creative Commons 0").click()
         tab.get_by_role("button", name=f"Upload to Freesound as {ACCOUNT}").click()
