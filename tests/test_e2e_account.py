@@ -88,8 +88,7 @@ def test_connect_upload_and_see_it_pending(browser, served, tmp_path):  # noqa: 
         tab.locator(f".st-key-upload_{sound_id}_fs_description textarea").fill("A 330 Hz tone.")
         tab.keyboard.press("Tab")  # the text area commits on blur: let that rerun end first,
         settle(tab)  # or it closes the licence list the next click opens
-        tab.locator(f".st-key-upload_{sound_id}_fs_license input").click()
-        tab.get_by_role("option", name="Creative Commons 0").click()
+        choose_licence(tab, f".st-key-upload_{sound_id}_fs_license", "Creative Commons 0")
         tab.get_by_role("button", name=f"Upload to Freesound as {ACCOUNT}").click()
         tab.get_by_text(re.compile(r"pending processing")).wait_for()
         settle(tab)
@@ -104,3 +103,23 @@ def test_connect_upload_and_see_it_pending(browser, served, tmp_path):  # noqa: 
     finally:
         shoot(tab, "last-state-account")
         context.close()
+
+
+def choose_licence(tab, box: str, licence: str, tries: int = 5) -> None:
+    """Type the licence into the select box and press Enter; a rerun of the page that lands in
+    between closes the list (seen on a busy machine), so try again until the box shows it."""
+    for _ in range(tries):
+        tab.locator(f"{box} input").click()
+        tab.keyboard.type(licence)
+        option = tab.get_by_role("option", name=licence)
+        try:
+            option.click(timeout=10_000)
+        except Exception:  # noqa: BLE001 - the list closed before the click: type it again
+            tab.keyboard.press("Escape")
+            continue
+        for _ in range(20):
+            shown = tab.locator(box).inner_text() + tab.locator(f"{box} input").input_value()
+            if licence in shown:
+                return
+            tab.wait_for_timeout(500)
+    raise AssertionError(f"the licence box never showed {licence!r}")
