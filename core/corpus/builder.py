@@ -68,7 +68,7 @@ def build_corpus(cfg: CorpusConfig, on_progress: Callable[[int, int], None] | No
     check_installed(catalog, cfg.pool)
     start, written, replaced = time.perf_counter(), 0, 0
     counts: Counter = Counter()
-    with CoalaWriter(cfg.out) as writer, _executor(cfg.workers) as pool:
+    with CoalaWriter(cfg.out) as writer, worker_pool(cfg.workers) as pool:
         next_index, wanted = 0, cfg.n
         for _ in range(MAX_REFILL_ROUNDS + 1):
             ranges = _ranges(next_index, wanted, cfg.chunk)
@@ -94,7 +94,8 @@ def _ranges(first: int, n: int, chunk: int) -> list[tuple[int, int]]:
     return [(a, min(first + n, a + chunk)) for a in range(first, first + n, chunk)]
 
 
-def _executor(workers: int):
+def worker_pool(workers: int):
+    """Spawned worker processes with one torch thread each; workers <= 0: work in this process."""
     if workers <= 0:
         return _Inline()
     ctx = multiprocessing.get_context("spawn")  # no fork after torch/OpenMP start in the parent

@@ -13,13 +13,13 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from core.corpus.builder import worker_pool
 from core.corpus.debian import AUDIO_SUFFIXES
 from core.corpus.recorded_rules import RULES_PATH, Rules, check_not_reserved, load_rules
 from core.dataset import GROUP, CoalaWriter
@@ -129,7 +129,7 @@ def build_recorded(cfg: RecordedConfig, on_progress: Callable[[int, int], None] 
     tasks = [(clips[a:a + CHUNK], cfg.seed, cfg.variants, rules.limits.min_seconds)
              for a in range(0, len(clips), CHUNK)]
     manifest = Path(cfg.out).with_suffix(".jsonl")
-    with CoalaWriter(cfg.out) as writer, open(manifest, "w") as log, _executor(cfg.workers) as pool:
+    with CoalaWriter(cfg.out) as writer, open(manifest, "w") as log, worker_pool(cfg.workers) as pool:
         args = list(zip(*tasks, strict=True))
         results = map(_featurise, *args) if pool is None else pool.map(_featurise, *args)
         done = 0
@@ -214,24 +214,6 @@ def _clip_id(clip: Clip, variant: int) -> int:
 
 def _sha256(file: Path) -> str:
     return hashlib.sha256(file.read_bytes()).hexdigest()
-
-
-def _executor(workers: int):
-    if workers <= 0:
-        return _Inline()
-    import multiprocessing
-
-    from core.corpus.builder import _init_worker
-    ctx = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker)
-
-
-class _Inline:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _write_attrs(cfg: RecordedConfig, tags: list[str]) -> None:
