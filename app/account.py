@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.settings import AppSettings
+from app.settings import AppSettings, session_threshold
 from app.text import escape_markdown
 from core.account import LICENSES, UPLOAD_STATES, AccountClient, UploadForm, freesound_tags
-from core.feed import RATE_STATE_FILE
 from core.freesound import ClientConfig, FreesoundError
 from core.oauth import (
     Account,
@@ -50,7 +49,7 @@ def account_for(settings: AppSettings) -> Account | None:
 
 
 def client_for(settings: AppSettings, account: Account) -> AccountClient:
-    config = ClientConfig(api_url=settings.api_url, rate_state=settings.audio_dir / RATE_STATE_FILE)
+    config = ClientConfig(api_url=settings.api_url, rate_state=settings.request_counter)
     return AccountClient(account, config)
 
 
@@ -153,7 +152,7 @@ def _upload_form(store: TagStore, sound: Sound, prefix: str, settings: AppSettin
         st.caption("Connect your Freesound account first (Home > Settings).")
         return
     key = f"{prefix}_{sound.id}_fs"
-    suggested = list(suggested_tags(store, sound.id, st.session_state.get("threshold", 0.5)))
+    suggested = list(suggested_tags(store, sound.id, session_threshold()))
     with st.form(f"{key}_form"):
         name = st.text_input("Name", value=sound.name, key=f"{key}_name", max_chars=512)
         description = st.text_area("Description", key=f"{key}_description",
@@ -228,7 +227,7 @@ def _upload_state(store: TagStore, sound: Sound, prefix: str, settings: AppSetti
 
 def _update_tags(store: TagStore, sound: Sound, prefix: str, settings: AppSettings) -> None:
     key = f"{prefix}_{sound.id}_fs_diff"
-    threshold = st.session_state.get("threshold", 0.5)
+    threshold = session_threshold()
     if st.button("Compare with Freesound", key=f"{key}_compare", icon=":material/compare_arrows:"):
         try:
             with client_for(settings, account_for(settings)) as client:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from core.settings import THRESHOLD
 from core.store import TagStore
 from core.store.export import export_labels, preview_export
 
@@ -35,7 +36,7 @@ FORMATS = {f.name: f for f in (
 class ExportFilters:
     reviewed_only: bool = False  # only sounds a person has corrected or confirmed
     since: date | None = None  # only sounds added or corrected on or after this day (UTC)
-    threshold: float = 0.5  # score from which a prediction counts as a label
+    threshold: float = THRESHOLD  # score from which a prediction counts as a label
 
     def kwargs(self) -> dict:
         return {"reviewed_only": self.reviewed_only, "since": self.since, "threshold": self.threshold}

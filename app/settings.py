@@ -1,4 +1,5 @@
-"""Where the app finds its database, model and API key: environment and Streamlit secrets only.
+"""Where the app finds its database, model and API key: the library's settings (core/settings.py,
+the same as every command's defaults) and the secrets, from Streamlit secrets or the environment.
 
 The API key is read from the Streamlit secret FREESOUND_API_KEY or the environment variable of the
 same name. The app never writes it anywhere and only ever shows it masked.
@@ -13,10 +14,9 @@ from pathlib import Path
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from core.freesound import DEFAULT_API_URL
 from core.modeldir import default_model_dir
 from core.oauth import CLIENT_ID_ENV, CLIENT_SECRET_ENV
-from core.store import default_db_path
+from core.settings import Settings, settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
@@ -29,21 +29,42 @@ KEY_HOW_TO = (
 
 @dataclass(frozen=True)
 class AppSettings:
-    db_path: Path  # the DuckDB tag store ($TAGGER_DB, else data/tags.duckdb)
+    core: Settings  # the library's settings: database, folders, threshold, predictions kept, user
     model_dir: Path  # the active model: $TAGGER_MODEL, else the promoted one, else models/default
-    audio_dir: Path  # kept uploads go to <audio_dir>/uploads ($TAGGER_AUDIO, else next to the db)
-    exports_dir: Path  # the only folder the app writes exports to ($TAGGER_EXPORTS, else next to the db)
     api_key: str | None  # Freesound API key, or None when neither secret nor env var is set
     api_key_source: str  # "Streamlit secret", "environment variable" or "" when unset
-    api_url: str  # Freesound API base ($FREESOUND_API_URL, else the real API)
     demo_dir: Path  # the bundled demo sounds, ingested without a key
-    sounds_dir: Path  # the feed page offers the folders of sounds in here ($TAGGER_SOUNDS, else data/)
     client_id: str | None = None  # OAuth2 Client id (FREESOUND_CLIENT_ID, secret or environment)
     client_secret: str | None = field(default=None, repr=False)  # its secret: never shown
 
     @property
     def api_key_masked(self) -> str:
         return mask_secret(self.api_key)
+
+    # The library's settings under the names the pages use.
+    db_path = property(lambda self: self.core.db)
+    audio_dir = property(lambda self: self.core.audio_dir)  # kept uploads go to <audio_dir>/uploads
+    exports_dir = property(lambda self: self.core.exports_dir)
+    sounds_dir = property(lambda self: self.core.sounds_dir)
+    api_url = property(lambda self: self.core.api_url)
+    request_counter = property(lambda self: self.core.request_counter)
+
+
+def session_threshold() -> float:
+    """The threshold chosen in this browser session (Home), else the settings' default."""
+    return float(st.session_state.get("threshold", settings().threshold))
+
+
+def session_user() -> str:
+    """Who makes corrections in this browser session: $TAGGER_USER, else "local"."""
+    return str(st.session_state.get("user") or settings().user)
+
+
+def set_session_defaults() -> None:
+    """The shared session values every page reads, from the settings (app/main.py; a page run
+    alone, as in tests, calls it too)."""
+    st.session_state.setdefault("user", settings().user)  # who corrects
+    st.session_state.setdefault("threshold", settings().threshold)  # from which a tag counts
 
 
 def mask_secret(value: str | None) -> str:
@@ -68,11 +89,6 @@ def api_key(name: str = API_KEY_NAME) -> tuple[str | None, str]:
 
 
 def resolve_settings() -> AppSettings:
-    db = default_db_path()
-    audio = Path(os.environ.get("TAGGER_AUDIO") or db.parent / "audio")
-    exports = Path(os.environ.get("TAGGER_EXPORTS") or db.parent / "exports")
     key, source = api_key()
-    return AppSettings(db, Path(default_model_dir()), audio, exports, key, source,
-                       os.environ.get("FREESOUND_API_URL") or DEFAULT_API_URL, DEMO_DIR,
-                       Path(os.environ.get("TAGGER_SOUNDS") or DEMO_DIR.parent),
+    return AppSettings(settings(), Path(default_model_dir()), key, source, DEMO_DIR,
                        api_key(CLIENT_ID_ENV)[0], api_key(CLIENT_SECRET_ENV)[0])

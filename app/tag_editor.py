@@ -11,6 +11,7 @@ from functools import lru_cache
 
 import streamlit as st
 
+from app.settings import session_threshold, session_user
 from app.text import escape_markdown
 from app.ui import score_bar
 from core.store import SoundLabels, StoreError, TagStore
@@ -64,8 +65,8 @@ def vocabulary_options() -> tuple[str, ...]:
 def _label(store: TagStore, sound_id: int, msg_key: str, **changes) -> None:
     """Write one change; remember what to tell the person (out-of-vocabulary, suggestions)."""
     try:
-        result = store.label(sound_id, user=st.session_state.get("user", "local"),
-                             threshold=st.session_state.get("threshold", 0.5), **changes)
+        result = store.label(sound_id, user=session_user(),
+                             threshold=session_threshold(), **changes)
     except (StoreError, ValueError) as e:
         st.session_state[msg_key] = ("error", f"Not saved: {e}")
         return
@@ -82,10 +83,10 @@ def _label(store: TagStore, sound_id: int, msg_key: str, **changes) -> None:
 def _take_back(store: TagStore, sound_id: int, tag: str, msg_key: str, fallback: str) -> None:
     """Put back a removed tag, or take back your own addition: the tag returns to the state it
     had before (TagStore.take_back). Another person's addition is removed as usual."""
-    user = st.session_state.get("user", "local")
+    user = session_user()
     try:
         done = store.take_back(sound_id, tag, user=user, mine_only=fallback == "remove",
-                               threshold=st.session_state.get("threshold", 0.5))
+                               threshold=session_threshold())
     except (StoreError, ValueError) as e:
         st.session_state[msg_key] = ("error", f"Not saved: {e}")
         return
@@ -108,7 +109,7 @@ def _add_counter(base: str) -> str:
 
 
 def _on_undo(store: TagStore, sound_id: int, msg_key: str) -> None:
-    done = store.undo(sound_id, user=st.session_state.get("user", "local"))
+    done = store.undo(sound_id, user=session_user())
     st.session_state[msg_key] = None if done else ("info", "Nothing of yours to undo here.")
 
 
@@ -179,7 +180,7 @@ def _seed_key(prefix: str, sound_id: int) -> str:
 def tag_editor(store: TagStore, sound_id: int, prefix: str) -> None:
     """The tags of one stored sound, editable; `prefix` is the page name (for widget keys)."""
     msg_key = f"{prefix}_{sound_id}_message"
-    threshold = st.session_state.get("threshold", 0.5)
+    threshold = session_threshold()
     labels = st.session_state.pop(_seed_key(prefix, sound_id), None)
     if labels is None or labels.threshold != threshold:
         try:

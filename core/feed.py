@@ -28,12 +28,11 @@ from core.freesound import (
     RateLimitError,
 )
 from core.oauth import Account, OAuthError
+from core.settings import PREDICTIONS_KEPT, REQUEST_COUNTER, settings
 from core.store import SoundInfo, StoreError, TagStore, file_hash
 from core.tagger import Tagger, TagResult
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_AUDIO_DIR = PROJECT_ROOT / "data" / "audio"
-RATE_STATE_FILE = ".freesound-requests.json"  # in the audio folder: recent API request times
+RATE_STATE_FILE = REQUEST_COUNTER  # in the audio folder: recent API request times
 CREDITS_FILE = "credits.json"  # optional, in an ingested folder: metadata per file
 SINCE_UNITS = {"m": ("MINUTES", 1), "h": ("HOURS", 1), "d": ("DAYS", 1), "w": ("DAYS", 7)}
 STOPPING_ERRORS = (RateLimitError, ApiKeyRejectedError, OAuthError)  # end the job, not one sound
@@ -47,8 +46,8 @@ class FeedConfig:
     limit: int | None = 50  # newest search results (or folder files) looked at; None: all
     since: str | None = None  # only sounds uploaded this recently: "30m", "12h", "3d", "2w"
     query: str = ""  # Freesound text query ("": every sound)
-    audio_dir: Path = DEFAULT_AUDIO_DIR  # previews are saved here as <freesound id>.<ext>
-    top_k: int = 20  # predictions stored per sound
+    audio_dir: Path = field(default_factory=lambda: settings().audio_dir)  # previews: <freesound id>.<ext>
+    top_k: int = PREDICTIONS_KEPT  # predictions stored per sound
     preview: str = PREVIEW_FIELD  # which of the `previews` to download
     batch: int = 8  # sounds fetched, then tagged and stored together
     page_size: int = 150  # search results per API request (150 at most)
@@ -133,19 +132,23 @@ class _Listing:
         return _Item(f"freesound {sound.id}", meta, path, url=url)
 
 
-def make_client(key: str | None, api_url: str = DEFAULT_API_URL,
-                audio_dir: Path = DEFAULT_AUDIO_DIR,
+def make_client(key: str | None, api_url: str = DEFAULT_API_URL, audio_dir: Path | None = None,
                 on_wait: Callable[[str], None] | None = None) -> FreesoundClient:
-    """A client whose daily request budget is remembered next to the previews, across runs."""
-    config = ClientConfig(api_url=api_url, rate_state=Path(audio_dir) / RATE_STATE_FILE)
+    """A client whose daily request budget is remembered next to the previews, across runs
+    (default: the settings' audio folder, which follows the database)."""
+    config = ClientConfig(api_url=api_url, rate_state=_counter(audio_dir))
     return FreesoundClient(key, config, on_wait=on_wait)
 
 
-def make_account_client(account: Account, audio_dir: Path = DEFAULT_AUDIO_DIR,
+def make_account_client(account: Account, audio_dir: Path | None = None,
                         on_wait: Callable[[str], None] | None = None) -> AccountClient:
     """A signed-in client (search and original files), sharing make_client's request budget."""
-    config = ClientConfig(api_url=account.app.api_url, rate_state=Path(audio_dir) / RATE_STATE_FILE)
+    config = ClientConfig(api_url=account.app.api_url, rate_state=_counter(audio_dir))
     return AccountClient(account, config, on_wait=on_wait)
+
+
+def _counter(audio_dir: Path | None) -> Path:
+    return Path(audio_dir) / REQUEST_COUNTER if audio_dir else settings().request_counter
 
 
 def fetch_freesound(client: FreesoundClient, store: TagStore, tagger: Tagger,

@@ -30,7 +30,8 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from requests.auth import AuthBase
 
-DEFAULT_API_URL = "https://freesound.org/apiv2"
+from core.settings import API_URL as DEFAULT_API_URL
+
 API_KEY_ENV = "FREESOUND_API_KEY"
 KEY_HELP = (f"set {API_KEY_ENV} in the environment (or in .streamlit/secrets.toml for the app); "
             "get a key at https://freesound.org/apiv2/apply")

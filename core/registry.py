@@ -15,15 +15,15 @@ restart. Light on purpose: no torch, so `python -m core models` starts fast.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.settings import settings
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-MODELS_DIR = PROJECT_ROOT / "models"
 DEFAULT_NAME = "default"  # the bundled model's folder, the fallback
 ACTIVE = "ACTIVE"  # pointer file in the models folder
 LINEAGE = "lineage.json"  # in a model directory: where it came from
@@ -47,16 +47,13 @@ class ActiveModel:
 
 
 def models_root() -> Path:
-    """$TAGGER_MODELS, else the parent of $TAGGER_MODEL when set, else models/."""
-    if os.environ.get("TAGGER_MODELS"):
-        return Path(os.environ["TAGGER_MODELS"])
-    env = os.environ.get("TAGGER_MODEL")
-    return Path(env).parent if env else MODELS_DIR
+    """$TAGGER_MODELS, else the parent of $TAGGER_MODEL when set, else models/ (core.settings)."""
+    return settings().models_dir
 
 
 def runs_root() -> Path:
-    """Where training runs live: $TAGGER_RUNS, else runs/ in the project."""
-    return Path(os.environ.get("TAGGER_RUNS") or PROJECT_ROOT / "runs")
+    """Where training runs live: $TAGGER_RUNS, else runs/ in the project (core.settings)."""
+    return settings().runs_dir
 
 
 def is_model_dir(path: Path) -> bool:
@@ -73,9 +70,9 @@ def promoted_name(root: Path | None = None) -> str | None:
 
 
 def active_model() -> ActiveModel:
-    env = os.environ.get("TAGGER_MODEL")
+    env = settings().model
     if env:
-        return ActiveModel(Path(env), "environment")
+        return ActiveModel(env, "environment")
     root = models_root()
     default = root / DEFAULT_NAME
     name = promoted_name(root)

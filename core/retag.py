@@ -13,12 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.settings import PREDICTIONS_KEPT
 from core.store import SoundQuery, TagStore
 from core.store.models import SoundRow
 from core.tagger import Tagger
 
 BATCH = 32  # sounds tagged, then stored together
-TOP_K = 20  # predictions stored per sound, as the feed stores
+TOP_K = PREDICTIONS_KEPT  # predictions stored per sound, as the feed stores
 
 Progress = Callable[[int, int, str], None]  # (done, total, message)
 

@@ -16,12 +16,13 @@ from core.account import (
     freesound_tags,
     tag_diff,
 )
+from core.settings import THRESHOLD
 from core.store import Sound, TagStore
 
 RETRYABLE_STATES = ("gone", "processing_failed")  # an upload that failed may be sent again
 
 
-def suggested_tags(store: TagStore, sound_id: int, threshold: float = 0.5) -> tuple[str, ...]:
+def suggested_tags(store: TagStore, sound_id: int, threshold: float = THRESHOLD) -> tuple[str, ...]:
     """The sound's final tags (predictions above the threshold and a person's corrections), in
     Freesound's spelling: what the upload form starts from."""
     return freesound_tags(store.labels(sound_id, threshold=threshold).final)
@@ -71,7 +72,7 @@ def own_sound(sound: Sound, username: str | None) -> bool:
 
 
 def tags_to_push(client: AccountClient, store: TagStore, sound_id: int,
-                 threshold: float = 0.5) -> TagDiff:
+                 threshold: float = THRESHOLD) -> TagDiff:
     """Freesound's tags now against the curated final tags; refused for others' sounds."""
     sound = store.get_sound(sound_id)
     if not sound.freesound_id:

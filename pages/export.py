@@ -17,7 +17,7 @@ from app.export_files import (
     preview,
 )
 from app.resources import open_store
-from app.settings import resolve_settings
+from app.settings import resolve_settings, set_session_defaults
 from app.text import escape_markdown
 from app.ui import threshold_slider
 from core.store import StoreError
@@ -111,7 +111,7 @@ def write_file(store, fmt: str, filters: ExportFilters, target: Path) -> None:
 
 
 st.title("Export")
-st.session_state.setdefault("threshold", 0.5)  # app/main.py sets it; a page run alone needs it too
+set_session_defaults()  # app/main.py sets them; a page run alone needs them too
 settings = resolve_settings()
 store, problem = open_store(str(settings.db_path))
 if store is None:

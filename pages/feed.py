@@ -9,7 +9,7 @@ from app.account import account_panel
 from app.feed_panel import fetch_panel
 from app.resources import get_store
 from app.review_keys import review_keys, shortcuts_help
-from app.settings import resolve_settings
+from app.settings import resolve_settings, session_threshold, session_user
 from app.tag_editor import row_styles, seed_labels, tag_editor, vocabulary_options
 from app.text import escape_markdown
 from app.ui import audio_player, sound_header, stored_spectrogram, threshold_slider
@@ -100,8 +100,7 @@ def queue_bar(store: TagStore, page: rq.QueuePage, reviewed: int) -> None:
                        "(tags a person already set stay as they are).")
             st.button(f"Confirm the tags of these {len(page.shown)} sounds",
                       key="feed_confirm_page", type="primary", on_click=rq.confirm_page,
-                      args=(store, page.shown, st.session_state.get("user", "local"),
-                            st.session_state.get("threshold", 0.5)))
+                      args=(store, page.shown, session_user(), session_threshold()))
     notice = st.session_state.get(rq.NOTICE)
     if notice:
         getattr(st, notice[0])(notice[1])

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from core.registry import active_model
+from core.settings import settings
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
@@ -15,6 +16,12 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
                         "one `python -m core promote` chose, else models/default)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="where the model runs (auto: CUDA when present)")
+
+
+def add_threshold_option(p: argparse.ArgumentParser) -> None:
+    default = settings().threshold
+    p.add_argument("--threshold", type=float, default=default,
+                   help=f"score from which a predicted tag counts as a label (default {default:g})")
 
 
 def fail(message: str, code: int = 2) -> int:

@@ -6,7 +6,7 @@ import sys
 
 from tqdm import tqdm
 
-from core.commands.common import fail
+from core.commands.common import add_threshold_option, fail
 from core.store import StoreError
 from core.store.cli import add_db_option, open_store
 from core.store.export import FORMATS, ExportError, export_labels
@@ -21,8 +21,7 @@ def register(sub) -> None:
                    help="only sounds a person has corrected or confirmed")
     p.add_argument("--since", default=None, metavar="DATE",
                    help="only sounds added or corrected on or after DATE (UTC, e.g. 2024-05-01)")
-    p.add_argument("--threshold", type=float, default=0.5,
-                   help="score from which a prediction counts as a label (default 0.5)")
+    add_threshold_option(p)
     p.add_argument("--labels", default="final", choices=LABEL_SOURCES,
                    help="coala-h5 labels: final (default; with --reviewed-only, what curators "
                         "confirmed), uploader (the uploader's Freesound tags mapped onto the "

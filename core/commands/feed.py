@@ -15,7 +15,6 @@ from tqdm import tqdm
 from core.commands.common import add_model_options, fail, model_dir
 from core.feed import (
     AUDIO_KINDS,
-    DEFAULT_AUDIO_DIR,
     FeedConfig,
     FeedSummary,
     fetch_freesound,
@@ -24,8 +23,9 @@ from core.feed import (
     make_client,
     since_filter,
 )
-from core.freesound import API_KEY_ENV, DEFAULT_API_URL, FreesoundError, resolve_api_key
+from core.freesound import API_KEY_ENV, FreesoundError, resolve_api_key
 from core.modeldir import ModelNotFoundError
+from core.settings import PREDICTIONS_KEPT, settings
 from core.store import StoreError, TagStore
 from core.tagger import Tagger
 
@@ -44,11 +44,13 @@ def register(sub) -> None:
     p.add_argument("--query", default="", metavar="Q", help="Freesound text query (default: all)")
     p.add_argument("--db", default=None, metavar="FILE",
                    help="tag store (default $TAGGER_DB or data/tags.duckdb)")
-    p.add_argument("--api-url", default=DEFAULT_API_URL, metavar="URL",
-                   help=f"Freesound API base (default {DEFAULT_API_URL})")
-    p.add_argument("--audio-dir", default=str(DEFAULT_AUDIO_DIR), metavar="DIR",
-                   help="where previews are saved (default data/audio)")
-    p.add_argument("--top", type=int, default=20, metavar="K", help="predictions stored per sound")
+    p.add_argument("--api-url", default=settings().api_url, metavar="URL",
+                   help="Freesound API base (default $FREESOUND_API_URL, else the real API)")
+    p.add_argument("--audio-dir", default=None, metavar="DIR",
+                   help="where previews and the request counter are kept (default $TAGGER_AUDIO, "
+                        "else the folder audio/ beside the tag store)")
+    p.add_argument("--top", type=int, default=PREDICTIONS_KEPT, metavar="K",
+                   help=f"predictions stored per sound (default {PREDICTIONS_KEPT})")
     p.add_argument("--audio", default="preview", choices=AUDIO_KINDS,
                    help="preview (lossy ogg, the default) or original (the uploaded file; needs "
                         "`python -m core freesound login`)")
@@ -78,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(e))
     limit = args.limit if args.limit is not None else (None if folder else DEFAULT_LIMIT)
     config = FeedConfig(limit=limit or None, since=args.since, query=args.query,
-                        audio_dir=Path(args.audio_dir), top_k=args.top,
+                        audio_dir=Path(args.audio_dir or settings().with_db(args.db).audio_dir),
+                        top_k=args.top,
                         audio="preview" if folder else args.audio)
     try:
         summary = _run_with_progress(args, folder, key or account, store, tagger, config)

@@ -10,21 +10,21 @@ import argparse
 import sys
 from urllib.parse import parse_qs, urlsplit
 
-from core.commands.common import fail
+from core.commands.common import add_threshold_option, fail
 
 SUBCOMMANDS = ("login", "logout", "whoami", "upload", "status", "update-tags")
 
 
 def register(sub) -> None:
     from core.account import LICENSES
-    from core.freesound import DEFAULT_API_URL
+    from core.settings import settings
 
     p = sub.add_parser("freesound", help="your Freesound account: sign in, upload, push tags",
                        description=__doc__)
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--api-url", default=DEFAULT_API_URL, metavar="URL",
-                        help=f"Freesound API base (default {DEFAULT_API_URL})")
+    common.add_argument("--api-url", default=settings().api_url, metavar="URL",
+                        help="Freesound API base (default $FREESOUND_API_URL, else the real API)")
     login = actions.add_parser("login", parents=[common], help="sign in with OAuth2")
     login.add_argument("--code", default=None, help="the authorization code (else: asked for)")
     actions.add_parser("logout", parents=[common], help="forget the tokens kept here")
@@ -32,8 +32,7 @@ def register(sub) -> None:
     with_sound = argparse.ArgumentParser(add_help=False, parents=[common])
     with_sound.add_argument("sound", metavar="SOUND", help="store id or path of a stored sound")
     with_sound.add_argument("--db", default=None, metavar="FILE", help="tag store")
-    with_sound.add_argument("--threshold", type=float, default=0.5,
-                            help="score from which a predicted tag counts (default 0.5)")
+    add_threshold_option(with_sound)
     asked = argparse.ArgumentParser(add_help=False)
     asked.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     up = actions.add_parser("upload", parents=[with_sound, asked],

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-from core.commands.common import fail
+from core.commands.common import add_threshold_option, fail
+from core.settings import settings
 from core.store import LabelResult, StoreError, TagStore
 from core.store.cli import add_db_option, format_labels, open_store
 
@@ -17,9 +18,9 @@ def register(sub) -> None:
     p.add_argument("--remove", nargs="+", default=[], metavar="TAG", help="tags to remove")
     p.add_argument("--confirm", nargs="+", default=[], metavar="TAG", help="tags to confirm")
     p.add_argument("--undo", action="store_true", help="take back this user's last correction")
-    p.add_argument("--user", default="anonymous", help="who makes the change (default anonymous)")
-    p.add_argument("--threshold", type=float, default=0.5,
-                   help="score from which a prediction counts as a label (default 0.5)")
+    p.add_argument("--user", default=settings().user,
+                   help="who makes the change (default $TAGGER_USER, else local, as in the app)")
+    add_threshold_option(p)
     p.add_argument("--history", action="store_true", help="also print the sound's history")
     p.add_argument("--json", action="store_true", help="print the labels as one JSON object")
     add_db_option(p)

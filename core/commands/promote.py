@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 from core.commands.common import fail
 from core.registry import RegistryError, promote
+from core.settings import settings
 
 
 def register(sub) -> None:
@@ -20,7 +19,7 @@ def run(args) -> int:
     except (RegistryError, OSError) as e:
         return fail(str(e))
     print(f"active model: {path} (the CLI, the feed and the app use it from their next load)")
-    if os.environ.get("TAGGER_MODEL"):
-        print(f"note: TAGGER_MODEL is set ({os.environ['TAGGER_MODEL']}) and overrides it "
+    if settings().model:
+        print(f"note: TAGGER_MODEL is set ({settings().model}) and overrides it "
               "until unset")
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -13,9 +12,8 @@ from tqdm import tqdm
 from core.audio import find_audio_files
 from core.commands.common import add_model_options, fail, model_dir
 from core.modeldir import ModelNotFoundError
+from core.settings import PREDICTIONS_KEPT, settings
 from core.tagger import Tagger, TagResult
-
-STORE_TOP_K = 20  # predictions kept per sound in the tag store
 
 
 def register(sub) -> None:
@@ -39,7 +37,7 @@ def run(args) -> int:
     except ModelNotFoundError as e:
         return fail(str(e))
     store, store_errors = None, ()
-    if args.db or os.environ.get("TAGGER_DB"):
+    if args.db or settings().db_set:
         from core.store import StoreError, TagStore  # duckdb only when storing is asked for
         store_errors = (StoreError,)
         try:
@@ -61,7 +59,7 @@ def run(args) -> int:
 def _tag_all(tagger: Tagger, paths: list[Path], args, store, progress) -> int:
     """Tag, store (when asked) and print each file; returns how many could not be tagged."""
     failed = 0
-    top_k = max(args.top, STORE_TOP_K) if store else args.top
+    top_k = max(args.top, PREDICTIONS_KEPT) if store else args.top
     for result in tagger.tag_files(paths, top_k=top_k):
         failed += not result.ok
         sound_id = store_result(store, result, tagger.model_label) if store and result.ok else None

@@ -15,9 +15,8 @@ import numpy as np
 from core.dataset import GROUP
 from core.evaluate import predict_file
 from core.metrics import TABLE_KEYS, Scores, score_tags
+from core.settings import THRESHOLD as SHOWN_THRESHOLD  # calibrated: each tag's own threshold
 from core.store.models import SoundRow
-
-SHOWN_THRESHOLD = 0.5  # calibrated scores: each tag's own threshold
 
 
 def model_scores(model_dir: str | Path, data: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:

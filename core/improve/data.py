@@ -10,6 +10,7 @@ from pathlib import Path
 from core.dataset import parse_data_spec
 from core.improve.split import part_of
 from core.registry import METRICS, PROJECT_ROOT, read_lineage
+from core.settings import THRESHOLD
 from core.store import TagStore
 from core.store.export import ExportSummary, Progress, write_training_file
 from core.store.models import SoundRow
@@ -33,7 +34,7 @@ def split_store(store: TagStore, rows: list[SoundRow], holdout: float, val: floa
 
 
 def write_store_files(store: TagStore, folder: Path, holdout: float, val: float, seed: int,
-                      threshold: float = 0.5, progress: Progress | None = None) -> StoreData:
+                      threshold: float = THRESHOLD, progress: Progress | None = None) -> StoreData:
     rows = store.label_rows(threshold=threshold)
     parts = split_store(store, rows, holdout, val, seed)
     files, summaries = {}, {}

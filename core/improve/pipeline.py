@@ -19,6 +19,7 @@ from core.improve.data import BaseCorpora, StoreData, base_corpora, write_store_
 from core.improve.split import HOLDOUT_FRACTION, SPLIT_SEED, VAL_FRACTION
 from core.modeldir import read_model_info
 from core.registry import write_lineage
+from core.settings import THRESHOLD
 from core.store import TagStore
 
 COMPARISON = "comparison.json"  # in the new model directory
@@ -48,7 +49,7 @@ class ImproveConfig:
     holdout: float = HOLDOUT_FRACTION  # share of store sounds held out for the comparison
     val: float = VAL_FRACTION  # share of store sounds that picks the best epoch
     seed: int = SPLIT_SEED  # the split's and the training's seed
-    threshold: float = 0.5  # score from which a prediction counts as a final label
+    threshold: float = THRESHOLD  # score from which a prediction counts as a final label
     device: str = "auto"  # where the fine-tune runs
     name: str | None = None  # the new model's folder name; None: improved-<UTC time>
 

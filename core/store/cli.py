@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from core.store.models import SoundLabels
@@ -17,11 +16,6 @@ def add_db_option(p: argparse.ArgumentParser) -> None:
 
 def db_path(args: argparse.Namespace) -> Path:
     return Path(args.db) if getattr(args, "db", None) else default_db_path()
-
-
-def db_requested(args: argparse.Namespace) -> bool:
-    """True when --db or $TAGGER_DB names a store (commands for which storing is optional)."""
-    return bool(getattr(args, "db", None) or os.environ.get("TAGGER_DB"))
 
 
 def open_store(args: argparse.Namespace) -> TagStore:

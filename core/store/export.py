@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from core.settings import THRESHOLD
 from core.store import queries
 from core.store.models import SoundRow
 from core.store.store import TagStore, selection_params
@@ -96,7 +97,7 @@ def _rows(store: TagStore, reviewed_only: bool, since, threshold: float) -> list
 
 
 def preview_export(store: TagStore, fmt: str = "jsonl", reviewed_only: bool = False,
-                   since=None, threshold: float = 0.5, labels: str = "final") -> ExportSummary:
+                   since=None, threshold: float = THRESHOLD, labels: str = "final") -> ExportSummary:
     """How many sounds and labels an export would write, without writing anything."""
     _check_format(fmt, labels)
     if fmt != "coala-h5":
@@ -111,7 +112,7 @@ def preview_export(store: TagStore, fmt: str = "jsonl", reviewed_only: bool = Fa
 
 
 def export_labels(store: TagStore, fmt: str, out: str | Path, reviewed_only: bool = False,
-                  since=None, threshold: float = 0.5, progress: Progress | None = None,
+                  since=None, threshold: float = THRESHOLD, progress: Progress | None = None,
                   labels: str = "final") -> ExportSummary:
     """Write the labels of the selected sounds to `out` in format `fmt`; `labels` (coala-h5 only)
     picks final labels, the uploader's tags, or both (core.store.training_labels)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from core.settings import THRESHOLD
+
 SOURCES = ("freesound", "upload", "folder")
 ACTIONS = ("add", "remove", "confirm")  # what a person can do to a tag; "undo" takes one back
 # "reset" (written by TagStore.take_back) gives a tag back to the model: no person's state left.
@@ -64,7 +66,7 @@ class SoundQuery:
     sort: str = "newest"  # "newest" (added last first), "oldest", "uncertain" (least sure first)
     limit: int | None = 50  # page size (None: all)
     offset: int = 0  # rows skipped before the page
-    threshold: float = 0.5  # score from which a prediction counts as a label
+    threshold: float = THRESHOLD  # score from which a prediction counts as a label
 
     def __post_init__(self) -> None:
         if self.sort not in SORTS:

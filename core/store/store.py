@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from core.settings import THRESHOLD, settings
 from core.store import queries, writes
 from core.store.connection import Database, RetryPolicy, StoreError, fetch_one, file_fault
 from core.store.labels import labels_from_row
@@ -26,14 +26,12 @@ from core.store.schema import migrate, utc_now
 from core.store.vocabulary import normalize_tag, normalize_tags, suggest
 from core.store.writes import Prediction, SoundNotFoundError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
-DEFAULT_DB = PROJECT_ROOT / "data" / "tags.duckdb"
 HASH_CHUNK = 1 << 20
 
 
 def default_db_path() -> Path:
-    """$TAGGER_DB when set, else data/tags.duckdb in the project folder."""
-    return Path(os.environ.get("TAGGER_DB") or DEFAULT_DB)
+    """$TAGGER_DB when set, else data/tags.duckdb in the project folder (core.settings)."""
+    return settings().db
 
 
 def file_hash(path: str | Path) -> str:
@@ -48,7 +46,7 @@ def file_hash(path: str | Path) -> str:
 def _selection(**overrides) -> dict:
     """Parameters of queries.SELECT_IDS: every filter off, all sounds, oldest first."""
     params = {"reviewed": None, "source": None, "tag": None, "since": None, "search": None,
-              "threshold": 0.5, "sort": "oldest", "limit": None, "offset": 0}
+              "threshold": THRESHOLD, "sort": "oldest", "limit": None, "offset": 0}
     params.update(overrides)
     return params
 
@@ -129,7 +127,7 @@ class TagStore:
     # --- corrections --------------------------------------------------------------------------
     def label(self, sound_id: int, add: Sequence[str] = (), remove: Sequence[str] = (),
               confirm: Sequence[str] = (), user: str = "anonymous",
-              threshold: float = 0.5) -> LabelResult:
+              threshold: float = THRESHOLD) -> LabelResult:
         """Record a person's changes (normalized tags) and return them with the labels after."""
         request = LabelRequest(int(sound_id), add, remove, confirm, user)
         batch, result = _prepare(request)
@@ -141,7 +139,7 @@ class TagStore:
         labels = self._db.write(work)
         return LabelResult(**{**result.__dict__, "labels": labels})
 
-    def take_back(self, sound_id: int, tag: str, user: str = "anonymous", threshold: float = 0.5,
+    def take_back(self, sound_id: int, tag: str, user: str = "anonymous", threshold: float = THRESHOLD,
                   mine_only: bool = False) -> LabelResult | None:
         """Give `tag` back the state it had before its current person-made one: a removal put
         back restores the prediction (or the confirmation, or the addition) it removed; an
@@ -191,7 +189,7 @@ class TagStore:
                            undoes=r[10]) for r in rows]
 
     # --- reading labels -----------------------------------------------------------------------
-    def labels(self, sound_id: int, threshold: float = 0.5) -> SoundLabels:
+    def labels(self, sound_id: int, threshold: float = THRESHOLD) -> SoundLabels:
         return self._db.read(lambda cur: self._labels(cur, int(sound_id), threshold))
 
     def _labels(self, cur, sound_id: int, threshold: float) -> SoundLabels:
@@ -218,7 +216,7 @@ class TagStore:
         return [r[0] for r in self._db.read(lambda cur: cur.execute(
             queries.SELECT_IDS, _query_params(query)).fetchall())]
 
-    def rows_for(self, ids: Sequence[int], threshold: float = 0.5) -> list[SoundRow]:
+    def rows_for(self, ids: Sequence[int], threshold: float = THRESHOLD) -> list[SoundRow]:
         """These sounds (a page of a queue) with their labels, in the order given; ids that are
         not in the store are left out."""
         ids = [int(i) for i in ids]
@@ -239,7 +237,7 @@ class TagStore:
         return self._db.read(lambda cur: fetch_one(cur.execute(queries.COUNT_IDS, params))[0])
 
     def label_rows(self, reviewed_only: bool = False, since: datetime | None = None,
-                   threshold: float = 0.5) -> list[SoundRow]:
+                   threshold: float = THRESHOLD) -> list[SoundRow]:
         """Every sound (or the reviewed ones, or those added/changed since), oldest first."""
         params = selection_params(reviewed_only, since, threshold)
         rows = self._db.read(lambda cur: cur.execute(queries.SELECTED_ROWS, params).fetchall())
