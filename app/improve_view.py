@@ -17,8 +17,8 @@ from app.model_compare import (
 )
 from app.settings import resolve_settings
 from app.text import escape_markdown
-from app.training_launch import LaunchError
 from core.registry import RegistryError, active_model, discard, list_registered, promote
+from core.runs import RunError
 
 
 def improve_section() -> None:
@@ -46,7 +46,7 @@ def improve_section() -> None:
 def _start(action, message: str) -> None:
     try:
         folder = action()
-    except (LaunchError, OSError) as e:
+    except (RunError, OSError) as e:
         st.error(escape_markdown(e))
         return
     st.success(f"{message}: its output is in `{folder}`.")

@@ -1,5 +1,5 @@
 """Start `python -m core improve` and `python -m core retag` from the app, detached like training
-runs (app/training_launch.py): their own session, output in train.out, pid in train.pid, so a
+runs (core/detached.py): their own session, output in train.out, pid in train.pid, so a
 refresh or another browser finds them again. No widgets in here.
 
 An improvement runs in runs/<its model name>/, so the training monitor follows its fine-tune like
@@ -8,19 +8,19 @@ any run; re-tagging is not a run and keeps its output in runs/.retag/ (hidden fr
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.training_launch import LaunchError, launch, output_tail, process_alive
+from core.detached import core_command, launch, output_tail, process_alive
 from core.registry import active_model, runs_root
+from core.runs import RunError
 
 RETAG_FOLDER = ".retag"
 
 
 def improve_command(db: Path, model: Path, name: str, epochs: int) -> list[str]:
-    return [sys.executable, "-m", "core", "improve", "--db", str(db), "--model", str(model),
-            "--epochs", str(int(epochs)), "--name", name]
+    return core_command("improve", "--db", str(db), "--model", str(model),
+                        "--epochs", str(int(epochs)), "--name", name)
 
 
 def start_improve(db: Path, epochs: int) -> Path:
@@ -28,9 +28,9 @@ def start_improve(db: Path, epochs: int) -> Path:
     name = f"improved-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     run = runs_root() / name
     if run.exists():
-        raise LaunchError(f"{run} exists already: try again in a second.")
+        raise RunError(f"{run} exists already: try again in a second.")
     if any(process_alive(p) for p in running_improvements()):
-        raise LaunchError("An improvement is running already: wait for it to finish.")
+        raise RunError("An improvement is running already: wait for it to finish.")
     run.mkdir(parents=True)
     launch(improve_command(db, active_model().path, name, epochs), run)
     return run
@@ -48,9 +48,9 @@ def retag_folder() -> Path:
 def start_retag(db: Path, unreviewed_only: bool) -> Path:
     folder = retag_folder()
     if process_alive(folder):
-        raise LaunchError("Re-tagging is running already: wait for it to finish.")
+        raise RunError("Re-tagging is running already: wait for it to finish.")
     folder.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "core", "retag", "--db", str(db)]
+    cmd = core_command("retag", "--db", str(db))
     launch(cmd + (["--unreviewed-only"] if unreviewed_only else []), folder)
     return folder
 

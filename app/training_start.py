@@ -1,5 +1,5 @@
 """The training monitor's "Start a training run" form: from scratch or fine-tuning a model, on a
-COALA file, the tag store's reviewed corrections included. The run itself is app/training_launch.py."""
+COALA file, the tag store's reviewed corrections included. The run itself is core/runs.py."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from pathlib import Path
 import streamlit as st
 
 from app.export_files import ExportFilters, export_to_path
+from app.places import PROJECT_ROOT
 from app.resources import get_store, open_store
 from app.settings import resolve_settings
 from app.text import escape_markdown
-from app.training_launch import LaunchConfig, LaunchError, LaunchPlaces, data_files, start_run
+from app.training_launch import LaunchPlaces, data_files, start_from_page
 from app.training_models import list_models, models_root
-from app.training_runs import PROJECT_ROOT, runs_dir
+from app.training_runs import runs_dir
 from core.model import PRESETS
+from core.runs import RunError, RunSpec
 from core.store import StoreError
 from core.store.export import ExportError
 from core.train_checks import check_training_data
@@ -34,15 +36,15 @@ def launch_places() -> LaunchPlaces:
 
 def _on_start() -> None:
     s = st.session_state
-    cfg = LaunchConfig(name=s["training_new_name"].strip(), data=str(s["training_new_data"] or ""),
+    cfg = RunSpec(name=s["training_new_name"].strip(), data=str(s["training_new_data"] or ""),
                        val=s["training_new_val"] or None, preset=s["training_new_preset"],
                        epochs=int(s["training_new_epochs"]), batch_size=int(s["training_new_batch"]),
                        lr=float(s["training_new_lr"]), seed=int(s["training_new_seed"]),
                        init_from=None if s["training_new_init"] == SCRATCH else s["training_new_init"],
                        patience=int(s["training_new_patience"]))
     try:
-        start_run(cfg, launch_places())
-    except LaunchError as e:
+        start_from_page(cfg, launch_places())
+    except RunError as e:
         s["training_start_message"] = ("error", str(e))
         return
     s["training_run"] = cfg.name
@@ -113,7 +115,7 @@ def start_form() -> None:
         b.number_input("Batch size", 2, 1024, 64, key="training_new_batch")
         a.number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.5f", key="training_new_lr")
         b.number_input("Seed", 0, 2**31 - 1, 0, key="training_new_seed")
-        a.number_input("Patience", 1, 500, LaunchConfig.patience, key="training_new_patience",
+        a.number_input("Patience", 1, 500, RunSpec.patience, key="training_new_patience",
                        help="Stop early after this many epochs without a better validation "
                             "PR-AUC macro.")
         st.form_submit_button("Start training", on_click=_on_start, type="primary",

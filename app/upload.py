@@ -1,4 +1,5 @@
-"""Upload handling for the "Upload and tag" page: check, tag, keep. No widgets in here.
+"""Upload handling for the "Upload and tag" page: check and tag; keeping is core/library.py. No
+widgets in here.
 
 The page hands in Streamlit's UploadedFile objects; anything with `.name` and `.getvalue()` works.
 """
@@ -15,13 +16,13 @@ from typing import Protocol
 import numpy as np
 
 from core.audio import MAX_SECONDS
-from core.store import SoundInfo, TagStore
-from core.tagger import Tagger
+from core.library import keep_copy
+from core.store import TagStore
+from core.tagger import Tagger, TagResult
 
 UPLOAD_TYPES = ("wav", "flac", "ogg", "opus", "mp3")  # what the uploader accepts
 UPLOAD_LIMIT_MB = 200  # per file; .streamlit/config.toml sets server.maxUploadSize to the same
 MAX_UPLOAD_BYTES = UPLOAD_LIMIT_MB * 1024 * 1024
-STORED_TOP_K = 50  # predictions kept in the store per sound (the rest score lower still)
 # How each accepted type's bytes begin (mp3: an ID3 tag or an MPEG frame sync, checked below).
 MAGIC = {"wav": (b"RIFF", b"RF64"), "flac": (b"fLaC",), "ogg": (b"OggS",), "opus": (b"OggS",)}
 
@@ -39,16 +40,18 @@ class UploadAnalysis:
     ext: str  # lower-case extension without the dot
     size: int  # bytes
     error: str | None = None  # why it was refused or could not be tagged
-    tags: list[tuple[str, float]] = field(default_factory=list)  # every tag, highest score first
-    patch_start: int = 0  # first frame of the analysed 96-frame patch
-    duration_s: float = 0.0  # of the whole file
-    analysed_s: float = 0.0  # of the audio that was analysed
-    truncated: bool = False  # only the first MAX_SECONDS were analysed
-    samples: np.ndarray | None = None  # (n,) decoded mono audio at 22 kHz, for the spectrogram
+    # The tagger's result: every tag (highest score first), the analysed patch and seconds, and
+    # the decoded audio (for the spectrogram).
+    result: TagResult = field(default_factory=lambda: TagResult(None))
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def samples(self) -> np.ndarray | None:
+        """(n,) decoded mono audio at 22 kHz, for the spectrogram."""
+        return self.result.audio.samples if self.result.audio is not None else None
 
 
 @dataclass
@@ -108,10 +111,7 @@ def analyse_upload(tagger: Tagger, upload: UploadLike) -> UploadAnalysis:
         out.error = undecodable(upload.name, ext, data,
                                 reason.replace(tmp, upload.name).replace(Path(tmp).name, upload.name))
         return out
-    out.tags, out.patch_start = result.tags, result.patch_start
-    out.duration_s, out.analysed_s, out.truncated = (result.duration_s, result.analysed_s,
-                                                     result.truncated)
-    out.samples = result.audio.samples if result.audio is not None else None
+    out.result = result
     return out
 
 
@@ -140,29 +140,19 @@ def size_text(size: int) -> str:
 
 def analysed_part(a: UploadAnalysis) -> str:
     """One sentence on which part of the file the model heard."""
-    if a.truncated:
-        return (f"Long file ({a.duration_s:.1f} s): the first {a.analysed_s:.0f} s were analysed "
+    r = a.result
+    if r.truncated:
+        return (f"Long file ({r.duration_s:.1f} s): the first {r.analysed_s:.0f} s were analysed "
                 f"(the app analyses at most {MAX_SECONDS:.0f} s), and the model looked at the "
                 "96-frame patch marked on the spectrogram.")
-    return (f"{a.duration_s:.1f} s analysed in full; the model looked at the 96-frame patch "
+    return (f"{r.duration_s:.1f} s analysed in full; the model looked at the 96-frame patch "
             "marked on the spectrogram.")
 
 
-def library_path(audio_dir: Path, a: UploadAnalysis) -> Path:
-    return Path(audio_dir) / "uploads" / f"{a.sha256}.{a.ext}"
-
-
 def keep_upload(store: TagStore, a: UploadAnalysis, data: bytes, audio_dir: Path,
-                model_label: str, user: str | None = None) -> tuple[int, bool]:
-    """Copy the file into the library and store it with its predictions: (sound id, is new)."""
+                model_label: str) -> tuple[int, bool]:
+    """Copy the file into the library and store it with its predictions (core.library):
+    (sound id, is new)."""
     if not a.ok:
         raise ValueError(f"{a.name} was not tagged, so it cannot be kept: {a.error}")
-    dest = library_path(audio_dir, a)
-    if not dest.is_file():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_suffix(dest.suffix + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(dest)
-    info = SoundInfo(source="upload", name=a.name, audio_path=str(dest), content_hash=a.sha256,
-                     duration_s=a.duration_s, patch_start=a.patch_start, analysed_s=a.analysed_s)
-    return store.add_sound(info, predictions=a.tags[:STORED_TOP_K], model=model_label)
+    return keep_copy(store, data, a.name, a.result, model_label, audio_dir)

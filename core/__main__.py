@@ -11,6 +11,7 @@ import sys
 COMMANDS = {
     "tag": ("tag", "tag audio files and folders (recursively)"),
     "features": ("features", "write the scaled (96 mel x 96 time) float32 patch"),
+    "keep": ("keep", "keep audio files in the library, tagged (as the upload page does)"),
     "label": ("label", "add, remove or confirm tags of a stored sound; undo"),
     "export": ("export", "export labels (csv, jsonl, parquet, coala-h5)"),
     "store": ("store", "check the tag store file, or back it up"),
@@ -20,6 +21,7 @@ COMMANDS = {
     "recorded": ("recorded", "fetch Debian data packages and build the corpus of real recordings"),
     "train": ("train", "train the tagger on COALA-layout HDF5 data"),
     "evaluate": ("evaluate", "ROC-AUC, PR-AUC and subset accuracy on a COALA HDF5 file"),
+    "runs": ("runs", "list, start, follow, stop or resume training runs"),
     "export-model": ("export_model", "make a model directory from a run's best checkpoint"),
     "models": ("models", "list the models in models/ with their figures"),
     "promote": ("promote", "make a model in models/ the active one"),

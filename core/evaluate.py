@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from core.device import resolve_device
 from core.metrics import TABLE_KEYS, Scores, score_tags, top_k_figures
 from core.modeldir import load_model_dir, write_metrics
 from core.patches import PatchSource, predict
-from core.tagger import resolve_device
 
 
 def evaluate_model(model_dir: str | Path, data: str | Path, device: str = "auto",

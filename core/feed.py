@@ -27,10 +27,11 @@ from core.freesound import (
     FreesoundError,
     RateLimitError,
 )
+from core.library import sound_info
 from core.oauth import Account, OAuthError
 from core.settings import PREDICTIONS_KEPT, REQUEST_COUNTER, settings
-from core.store import SoundInfo, StoreError, TagStore, file_hash
-from core.tagger import Tagger, TagResult
+from core.store import StoreError, TagStore, file_hash
+from core.tagger import Tagger
 
 RATE_STATE_FILE = REQUEST_COUNTER  # in the audio folder: recent API request times
 CREDITS_FILE = "credits.json"  # optional, in an ingested folder: metadata per file
@@ -265,7 +266,8 @@ class _Run:
         ready = []
         for item, result in zip(items, results, strict=True):
             if result.ok:
-                ready.append((item, _sound_info(item, result), result.tags))
+                info = sound_info(item.path, result, item.content_hash, **item.meta)
+                ready.append((item, info, result.tags))
             else:
                 self._fail(item, result.error or "could not be tagged")
         if not ready:
@@ -300,8 +302,3 @@ class _Run:
         return FeedSummary(fetched=sum(self.counts.values()), **self.counts, stopped_reason=stopped,
                            errors=tuple(self.errors))
 
-
-def _sound_info(item: _Item, result: TagResult) -> SoundInfo:
-    return SoundInfo(audio_path=str(item.path.resolve()), content_hash=item.content_hash,
-                     duration_s=result.duration_s, patch_start=int(result.patch_start),
-                     analysed_s=result.analysed_s, **item.meta)

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from requests.auth import AuthBase
 
+from core.files import write_atomic
 from core.settings import API_URL as DEFAULT_API_URL
 
 API_KEY_ENV = "FREESOUND_API_KEY"
@@ -205,7 +206,7 @@ class RateLimiter:
 
     def _save(self) -> None:
         if self.state_path:
-            _write_atomically(self.state_path, json.dumps(list(self.times)).encode())
+            write_atomic(self.state_path, json.dumps(list(self.times)).encode())
 
 
 @dataclass(frozen=True)
@@ -503,12 +504,3 @@ def _short(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)

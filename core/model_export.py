@@ -16,8 +16,9 @@ from core.modelcard import model_card, trained_on, training_tag_counts
 from core.modeldir import CARD, METRICS, ModelInfo, load_model_dir, save_model_dir
 from core.patches import predict
 from core.registry import write_lineage
+from core.runs import read_log
 from core.thresholds import fit_thresholds, save_thresholds
-from core.train import load_best, load_run_config, load_sources, read_log
+from core.train import load_best, load_run_config, load_sources
 
 TOP_K_EXAMPLES = 5
 

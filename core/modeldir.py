@@ -20,6 +20,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from core.features import FEATURE_CONSTANTS, Scaler, default_scaler
+from core.files import write_json
 from core.model import ModelDims, TaggerCNN
 from core.registry import CONFIG, METRICS, WEIGHTS, active_model
 from core.thresholds import Thresholds, load_thresholds
@@ -74,12 +75,12 @@ def save_model_dir(out: str | Path, model: TaggerCNN, info: ModelInfo, *, card: 
     save_file(state, str(out / WEIGHTS))
     config = {"name": info.name, "version": info.version, "preset": info.preset,
               "dims": info.dims.to_dict(), "features": info.features, "trained_on": info.trained_on}
-    _write_json(out / CONFIG, config)
+    write_json(out / CONFIG, config)
     vocabulary = vocabulary or load_vocabulary()
-    _write_json(out / VOCAB, {str(i): t for i, t in enumerate(vocabulary)})
-    _write_json(out / SCALER, (scaler or default_scaler()).to_dict())
+    write_json(out / VOCAB, {str(i): t for i, t in enumerate(vocabulary)})
+    write_json(out / SCALER, (scaler or default_scaler()).to_dict())
     if metrics is not None:
-        _write_json(out / METRICS, metrics)
+        write_json(out / METRICS, metrics)
     (out / CARD).write_text(card)
     return out
 
@@ -114,7 +115,7 @@ def load_model_dir(path: str | Path | None = None, device: str | torch.device = 
 
 
 def write_metrics(path: str | Path, metrics: dict) -> None:
-    _write_json(Path(path) / METRICS, metrics)
+    write_json(Path(path) / METRICS, metrics)
 
 
 def _check_features(features: dict, path: Path) -> None:
@@ -123,8 +124,3 @@ def _check_features(features: dict, path: Path) -> None:
     if differing:
         raise ValueError(f"Model at {path} was trained with other feature settings: {differing}")
 
-
-def _write_json(path: Path, obj) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2))
-    tmp.replace(path)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from urllib.parse import urlencode
 
 import requests
 
+from core.files import write_json
 from core.freesound import DEFAULT_API_URL, FreesoundError, NetworkError, api_detail
 
 CLIENT_ID_ENV, CLIENT_SECRET_ENV = "FREESOUND_CLIENT_ID", "FREESOUND_CLIENT_SECRET"
@@ -152,16 +152,7 @@ class TokenFile:
 
     def save(self, tokens: Tokens) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
-                                    suffix=".part")  # created 0600, a fresh name per writer
-        tmp = Path(name)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(asdict(tokens), f)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_json(self.path, asdict(tokens), indent=None, mode=0o600)  # private from the first byte
 
     def delete(self) -> bool:
         try:

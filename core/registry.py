@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.files import write_atomic, write_json
 from core.settings import settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -96,9 +97,7 @@ def promote(name: str, root: Path | None = None) -> Path:
     if not is_model_dir(path):
         raise RegistryError(f"no model '{name}' in {root} (expected {WEIGHTS} and {CONFIG} in "
                             f"{path}); `python -m core models` lists the models there")
-    tmp = root / f".{ACTIVE}.tmp"
-    tmp.write_text(name + "\n")
-    tmp.replace(root / ACTIVE)
+    write_atomic(root / ACTIVE, name + "\n")
     return path
 
 
@@ -119,10 +118,7 @@ def discard(name: str, root: Path | None = None) -> None:
 def write_lineage(model_dir: str | Path, lineage: dict) -> dict:
     """Record where the model came from (base model, data, date, figures) in lineage.json."""
     record = {"created_at": datetime.now(UTC).isoformat(timespec="seconds"), **lineage}
-    path = Path(model_dir) / LINEAGE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2))
-    tmp.replace(path)
+    write_json(Path(model_dir) / LINEAGE, record)
     return record
 
 

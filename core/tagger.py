@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,19 +13,24 @@ import numpy as np
 import torch
 
 from core.audio import AudioError, DecodedAudio, load_audio, to_mono_22k
+from core.device import resolve_device
 from core.features import extract_patches
 from core.modeldir import LoadedModel, load_model_dir
 
 BATCH_SIZE = 32
 
 
-def resolve_device(name: str = "auto") -> torch.device:
-    """'auto' picks CUDA when present, else CPU; 'cuda' without a GPU is a clear error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for, but no CUDA device is available")
-    return torch.device(name)
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """One torch intra-op thread for the calling thread's work, restored after: with OpenMP (the
+    Linux wheels) the setting is the calling thread's own, so the rest of the process (an app
+    server, a training loop) keeps its threads."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass
@@ -58,7 +64,8 @@ class Tagger:
     """Tags sounds with a model directory's CNN.
 
     Work is spread across files, not inside one clip: each worker thread decodes a file and
-    extracts its patch with one torch thread, and the model scores the patches in batches.
+    extracts its patch with one torch thread, and the model scores the patches in batches, also
+    with one torch thread (one_torch_thread: set for the tagger's work only, not the process).
     torch's intra-op threads on top of that would oversubscribe the cores: on 2 cores they
     took the p95 latency of one 10-s ogg from 24 ms to 134 ms and folder throughput from
     64 to 46 clips/s (see the README's Performance section). numpy's BLAS (the resampler's
@@ -69,7 +76,6 @@ class Tagger:
         self.device = resolve_device(device)
         self.loaded: LoadedModel = load_model_dir(model_dir, self.device)
         self.vocabulary = self.loaded.vocabulary
-        torch.set_num_threads(1)
 
     @property
     def model_label(self) -> str:
@@ -111,14 +117,16 @@ class Tagger:
 
     @torch.inference_mode()
     def _prepare_audio(self, path: str | None, audio: DecodedAudio) -> _Prepared:
-        feats = extract_patches([audio.samples], "cpu", self.loaded.scaler)
+        with one_torch_thread():
+            feats = extract_patches([audio.samples], "cpu", self.loaded.scaler)
         return _Prepared(path, audio, feats.patches[0], feats.starts[0])
 
     @torch.inference_mode()
     def _score(self, patches: torch.Tensor) -> np.ndarray:
         """(batch, n_tags) scores: sigmoid outputs, calibrated by the model's per-tag thresholds
         when it has them (0.5 is then each tag's own threshold; see core.thresholds)."""
-        logits = self.loaded.model(patches.to(self.device))  # (batch, n_tags)
+        with one_torch_thread():
+            logits = self.loaded.model(patches.to(self.device))  # (batch, n_tags)
         scores = torch.sigmoid(logits).float().cpu().numpy()
         th = self.loaded.thresholds
         return th.calibrate(scores) if th is not None else scores

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.files import write_json
+
 THRESHOLDS = "thresholds.json"  # in a model directory
 DEFAULT_THRESHOLD = 0.5  # for tags without enough validation positives
 # A tag needs this many positive validation clips for its own threshold, and thresholds stay inside
@@ -71,10 +73,7 @@ def save_thresholds(model_dir: str | Path, th: Thresholds, vocabulary: tuple[str
             "method": "max F1 per tag on validation",
             "tags": {vocabulary[i]: round(float(th.values[i]), 4) for i in range(len(vocabulary))
                      if vocabulary[i] in set(th.calibrated)}}
-    path = Path(model_dir) / THRESHOLDS
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    tmp.replace(path)
+    write_json(Path(model_dir) / THRESHOLDS, data)
 
 
 def load_thresholds(model_dir: str | Path, vocabulary: tuple[str, ...]) -> Thresholds | None:

@@ -1,13 +1,8 @@
 """Training: TrainConfig, batches from core.patches (HDF5 read in large contiguous chunks), the loop
 with callbacks, checkpoints with optimizer state (resume), the best epoch by validation PR-AUC
-macro, early stopping, a JSON-lines log in the run folder, DDP through torchrun, mixed precision on
-CUDA.
-
-Run folder:
-    config.json   the TrainConfig and model dims
-    log.jsonl     one JSON object per line: {"event": "start"|"epoch"|"end", ...}, appended live
-    last.pt       model, optimizer and loop state after the latest epoch (for --resume)
-    best.pt       model state of the best epoch and its validation figures
+macro, early stopping, a stop on request at a batch boundary, a JSON-lines log in the run folder
+(throttled batch records through the BatchRecords callback), DDP through torchrun, mixed precision
+on CUDA. The run folder's layout is described in core/runs.py.
 """
 
 from __future__ import annotations
@@ -25,14 +20,18 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from core.dataset import dataset_size, parse_data_spec, split_indices
+from core.device import resolve_device
+from core.files import write_atomic, write_json
 from core.metrics import score_tags
 from core.model import PRESETS, ModelDims, TaggerCNN, build_model, count_parameters
 from core.modeldir import LoadedModel, load_model_dir
 from core.patches import MixedSource, PatchSource, predict, spec_augment
+from core.runs import BEST, CONFIG, LAST, LOG
 from core.vocabulary import load_vocabulary
 
-LOG, CONFIG, LAST, BEST = "log.jsonl", "config.json", "last.pt", "best.pt"
 SELECT_METRIC = "pr_auc_macro"  # the best epoch is the one with the highest validation value
+BATCH_RECORD_EVERY_S = 5.0  # at most one "batch" progress record in the log this often
+STOP_POLL_STEPS = 10  # with DDP, the processes agree on a requested stop every this many batches
 
 
 class RunFolderError(Exception):
@@ -137,8 +136,6 @@ class Dist:
 
 def init_distributed(device_name: str) -> tuple[Dist, torch.device]:
     """Read torchrun's environment; start the process group when there is more than one process."""
-    from core.tagger import resolve_device
-
     world = int(os.environ.get("WORLD_SIZE", "1"))
     ctx = Dist(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
     device = resolve_device(device_name)
@@ -158,6 +155,21 @@ class Callback:
     def on_batch(self, trainer: Trainer, step: int, n_steps: int, loss: float) -> None: ...
     def on_epoch(self, trainer: Trainer, record: dict) -> None: ...
     def on_end(self, trainer: Trainer, record: dict) -> None: ...
+
+
+class BatchRecords(Callback):
+    """Progress into the run's log: a "batch" record (epoch, step, n_steps, loss) at the first
+    batch of an epoch and then at most every `every_s` seconds, on the main process."""
+
+    def __init__(self, every_s: float = BATCH_RECORD_EVERY_S):
+        self.every_s, self.last = every_s, -math.inf
+
+    def on_batch(self, trainer: Trainer, step: int, n_steps: int, loss: float) -> None:
+        now = time.monotonic()
+        if trainer.ctx.main and (step == 1 or now - self.last >= self.every_s):
+            self.last = now
+            trainer.log({"event": "batch", "epoch": trainer.epoch, "step": step,
+                         "n_steps": n_steps, "loss": loss})
 
 
 class Trainer:
@@ -202,13 +214,27 @@ class Trainer:
         return DistributedDataParallel(model, device_ids=ids)
 
     def request_stop(self) -> None:
-        """Stop after the current epoch (a callback may call this, e.g. from a UI button)."""
+        """Stop at the next batch boundary (a callback or a signal handler may call this). The
+        epoch under way is dropped: last.pt stays the last whole epoch's, so a resumed run starts
+        that epoch again; the log's end record says "requested"."""
         self.stop_requested = True
+
+    def _stop_now(self, step: int) -> bool:
+        """Whether every process stops before its next batch (asked every STOP_POLL_STEPS batches
+        across DDP processes, so that all of them leave the epoch at the same step)."""
+        if self.ctx.world == 1:
+            return self.stop_requested
+        if step % STOP_POLL_STEPS:
+            return False
+        flag = torch.tensor([int(self.stop_requested)],
+                            device=self.device if self.device.type == "cuda" else "cpu")
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
 
     def run(self) -> dict:
         self._prepare_run_folder()
         if self.ctx.main:
-            self._log({"event": "start", "config": asdict(self.cfg), "dims": self.dims.to_dict(),
+            self.log({"event": "start", "config": asdict(self.cfg), "dims": self.dims.to_dict(),
                        "n_train": len(self.train_data), "n_val": len(self.val_data),
                        "parameters": count_parameters(self.model), "device": str(self.device),
                        "world_size": self.ctx.world, "resumed_at_epoch": self.epoch})
@@ -216,21 +242,29 @@ class Trainer:
             cb.on_start(self)
         while self.epoch < self.cfg.epochs and not self._should_stop():
             record = self._run_epoch()
+            if record is None:  # stopped on request in the middle of the epoch
+                break
             for cb in self.callbacks:
                 cb.on_epoch(self, record)
         end = {"event": "end", "epochs": self.epoch, "best_epoch": self.best_epoch,
                f"best_{SELECT_METRIC}": self.best_score, "stopped": self.stop_reason or "max_epochs"}
         if self.ctx.main:
-            self._log(end)
+            self.log(end)
         for cb in self.callbacks:
             cb.on_end(self, end)
         return end
 
-    def _run_epoch(self) -> dict:
+    def _run_epoch(self) -> dict | None:
+        """One epoch: train, validate, checkpoint, log; None when a stop cut it short."""
         self.epoch += 1
         lr = self._set_lr()
         start = time.perf_counter()
-        train_loss, samples, train_s = self.train_epoch()
+        trained = self.train_epoch()
+        if trained is None:  # not counted, not saved: last.pt stays the last whole epoch's
+            self.epoch -= 1
+            self.stop_reason = "requested"
+            return None
+        train_loss, samples, train_s = trained
         metrics = self.validate() if self.ctx.main else {}
         is_best = self.ctx.main and metrics[SELECT_METRIC] > self.best_score
         if is_best:
@@ -243,7 +277,7 @@ class Trainer:
                   "is_best": bool(is_best)}
         if self.ctx.main:
             self._save(is_best, metrics)
-            self._log(record)
+            self.log(record)
         self._sync_stop()
         return record
 
@@ -255,8 +289,9 @@ class Trainer:
             group["lr"] = lr
         return lr
 
-    def train_epoch(self) -> tuple[float, int, float]:
-        """One pass over this process's share: (mean loss, samples seen, seconds)."""
+    def train_epoch(self) -> tuple[float, int, float] | None:
+        """One pass over this process's share: (mean loss, samples seen, seconds); None when a
+        stop was requested before its last batch."""
         self.net.train()
         per_rank = max(2, self.cfg.batch_size // self.ctx.world)
         n_steps = self.train_data.n_batches(per_rank, self.ctx.world)
@@ -271,6 +306,8 @@ class Trainer:
             total, samples = total + loss, samples + len(x) * self.ctx.world
             for cb in self.callbacks:
                 cb.on_batch(self, step, n_steps, loss)
+            if step < n_steps and self._stop_now(step):
+                return None
         return total / n_steps, samples, time.perf_counter() - start
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator | None = None) -> float:
@@ -327,7 +364,7 @@ class Trainer:
                 raise RunFolderError(f"{self.out} already holds a run; pass --resume to continue it, "
                                      "or choose another --out")
             self.out.mkdir(parents=True, exist_ok=True)
-            _write_json(self.out / CONFIG, {"train": asdict(self.cfg), "dims": self.dims.to_dict()})
+            write_json(self.out / CONFIG, {"train": asdict(self.cfg), "dims": self.dims.to_dict()})
         if self.ctx.world > 1:
             self._broadcast_state()
 
@@ -363,7 +400,8 @@ class Trainer:
         self.best_score, self.bad_epochs = state["best_score"], state["bad_epochs"]
         torch.set_rng_state(state["torch_rng"].cpu())
 
-    def _log(self, record: dict) -> None:
+    def log(self, record: dict) -> None:
+        """Append one record to the run's log.jsonl (main process only)."""
         with open(self.out / LOG, "a") as f:
             f.write(json.dumps(record) + "\n")
 
@@ -401,19 +439,6 @@ def load_run_config(run_dir: str | Path) -> TrainConfig:
     if not path.is_file():
         raise RunFolderError(f"no {CONFIG} in {run_dir}: not a run folder")
     return TrainConfig(**json.loads(path.read_text())["train"])
-
-
-def read_log(run_dir: str | Path) -> list[dict]:
-    """The run's JSON-lines records so far (a line being written is skipped)."""
-    path = Path(run_dir) / LOG
-    records = []
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return records
 
 
 def load_best(run_dir: str | Path) -> tuple[TaggerCNN, dict]:
@@ -457,15 +482,7 @@ def measure_throughput(preset: str = "compact", n_batches: int = 20, batch_size:
 
 
 def _atomic_save(obj: dict, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    tmp.replace(path)
-
-
-def _write_json(path: Path, obj: dict) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2))
-    tmp.replace(path)
+    write_atomic(path, lambda f: torch.save(obj, f))
 
 
 def resume_config(run_dir: str | Path, epochs: int | None = None) -> TrainConfig:

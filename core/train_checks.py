@@ -23,12 +23,14 @@ import h5py
 import numpy as np
 
 from core.dataset import GROUP, dataset_size, parse_data_spec, split_indices
+from core.files import write_json
+from core.runs import FAILURE
 from core.vocabulary import load_vocabulary
 
 MIN_TRAIN_CLIPS = 2  # the smallest batch core.train makes
 MIN_VAL_CLIPS = 2  # a tag can be present in some clips and absent in others only from two on
 CHUNK_ROWS = 4096  # label rows read at a time
-FAILURE = "failure.json"  # in the run folder: {"reason", "error", "traceback", "time"}
+# FAILURE, in the run folder (core/runs.py): {"reason", "error", "traceback", "time"}
 MAX_REASON = 300  # characters of the one-line reason
 
 
@@ -162,10 +164,9 @@ def one_line(error: BaseException) -> str:
 def record_failure(run_dir: str | Path, error: BaseException) -> Failure:
     """Write failure.json into the run folder (made if missing); returns what was written."""
     failure = Failure(one_line(error), "".join(traceback.format_exception(error)))
-    run = Path(run_dir)
-    run.mkdir(parents=True, exist_ok=True)
-    (run / FAILURE).write_text(json.dumps({"reason": failure.reason, "error": type(error).__name__,
-                                           "traceback": failure.traceback, "time": time.time()}))
+    write_json(Path(run_dir) / FAILURE, {"reason": failure.reason, "error": type(error).__name__,
+                                         "traceback": failure.traceback, "time": time.time()},
+               indent=None)
     return failure
 
 

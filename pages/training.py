@@ -8,28 +8,11 @@ import streamlit as st
 from app.improve_view import before_after_section, improve_section
 from app.text import escape_markdown
 from app.training_charts import ap_bar_chart, curve_chart, label
-from app.training_launch import (
-    LaunchError,
-    batch_progress,
-    output_tail,
-    process_alive,
-    resume_run,
-    run_failure,
-    stop_run,
-)
 from app.training_models import list_models, models_root, per_tag_ap, test_table
-from app.training_runs import (
-    RunInfo,
-    RunLog,
-    checkpoints,
-    list_runs,
-    loss_columns,
-    metric_columns,
-    read_run,
-    run_state,
-    runs_dir,
-)
+from app.training_runs import RunLog, checkpoints, loss_columns, metric_columns, read_run, runs_dir
 from app.training_start import start_form
+from core.detached import output_tail, process_alive
+from core.runs import Run, RunError, list_runs, resume_run, run_failure, run_state, stop_run
 from core.train_checks import Failure
 
 LIVE_REFRESH_S = 3.0  # how often a running run's log is re-read
@@ -38,11 +21,11 @@ STATE_BADGE = {"running": ":green[● running]", "finished": "finished", "stoppe
 
 
 # --- one run ---------------------------------------------------------------------------------------
-def render_run(run: RunInfo, live: bool) -> None:
+def render_run(run: Run, live: bool) -> None:
     """Curves and figures of one run, read afresh from its log on every call."""
     log = read_run(run)
     failure = run_failure(run.path)
-    state = run_state(run, log, process_alive(run.path), failed=failure is not None)
+    state = run_state(run, log.end, process_alive(run.path), failed=failure is not None)
     if live and state != "running":
         st.rerun()  # it just ended: redraw the page without the timer
     status_line(run, log, state)
@@ -59,7 +42,7 @@ def render_run(run: RunInfo, live: bool) -> None:
     run_controls(run, state)
 
 
-def status_line(run: RunInfo, log: RunLog, state: str) -> None:
+def status_line(run: Run, log: RunLog, state: str) -> None:
     n = len(log.epochs)
     parts = [f"**{escape_markdown(run.name)}**: {STATE_BADGE[state]}",
              f"{n} epoch{'s' if n != 1 else ''} logged"]
@@ -84,13 +67,12 @@ def show_failure(failure: Failure) -> None:
             st.code(failure.traceback, language=None)
 
 
-def live_progress(run: RunInfo, log: RunLog) -> None:
+def live_progress(run: Run, log: RunLog) -> None:
     done, planned = len(log.epochs), log.planned_epochs
     if planned:
         st.progress(min(done / planned, 1.0), text=f"{done} of at most {planned} epochs")
-    batches = batch_progress(output_tail(run.path))
-    if batches:
-        step, total = batches
+    if log.batch:  # the trainer's latest batch record (core.train.BatchRecords)
+        step, total = int(log.batch.get("step", 0)), int(log.batch.get("n_steps", 0))
         st.progress(min(step / max(total, 1), 1.0), text=f"epoch {done + 1}: batch {step} of {total}")
 
 
@@ -134,7 +116,7 @@ def curves(log: RunLog) -> None:
         st.dataframe(frame, width="stretch")
 
 
-def run_output(run: RunInfo, state: str) -> None:
+def run_output(run: Run, state: str) -> None:
     tail = output_tail(run.path)
     if tail:
         with st.expander("Terminal output of the training process", expanded=state == "stopped"):
@@ -146,25 +128,26 @@ def run_output(run: RunInfo, state: str) -> None:
                    f"--out models/{run.name}`")
 
 
-def run_controls(run: RunInfo, state: str) -> None:
+def run_controls(run: Run, state: str) -> None:
     alive = process_alive(run.path)
     if state == "running" and alive:
         if st.button("Stop training", key="training_stop", icon=":material/stop:",
-                     help="Interrupts the training process as Ctrl-C would; the last finished "
-                          "epoch's checkpoint stays, so the run can be resumed."):
+                     help="Stops the run at its next batch, as `python -m core runs stop` does: "
+                          "the last finished epoch's checkpoint stays whole, so the run can be "
+                          "resumed."):
             stop_run(run.path)
             st.rerun()
     elif state in ("stopped", "failed") and (run.path / "last.pt").is_file():
         if st.button("Resume this run", key="training_resume", icon=":material/play_arrow:"):
             try:
                 resume_run(run.path)
-            except LaunchError as e:
+            except RunError as e:
                 st.error(escape_markdown(e))
                 return
             st.rerun()
 
 
-def runs_section() -> list[RunInfo]:
+def runs_section() -> list[Run]:
     st.subheader("Runs")
     root = runs_dir()
     runs = list_runs(root)
@@ -178,7 +161,7 @@ def runs_section() -> list[RunInfo]:
     choice = st.selectbox("Run", names, key="training_run", help=f"Run folders in {root}")
     run = runs[names.index(choice)]
     failed = run_failure(run.path) is not None
-    live = run_state(run, read_run(run), process_alive(run.path), failed=failed) == "running"
+    live = run_state(run, read_run(run).end, process_alive(run.path), failed=failed) == "running"
     st.fragment(run_every=LIVE_REFRESH_S if live else None)(render_run)(run, live)
     return runs
 

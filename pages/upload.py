@@ -63,8 +63,8 @@ def analysis_for(sha256: str, upload: HeldUpload, tagger: Tagger) -> UploadAnaly
 
 
 def top_tags(a: UploadAnalysis, threshold: float) -> None:
-    above = sum(1 for _, s in a.tags if s >= threshold)
-    shown = a.tags[: min(max(above, MIN_SHOWN), MAX_SHOWN)]
+    above = sum(1 for _, s in a.result.tags if s >= threshold)
+    shown = a.result.tags[: min(max(above, MIN_SHOWN), MAX_SHOWN)]
     st.markdown(f"**Top tags** · {above} at or above {threshold:.2f}")
     for tag, score in shown:
         score_bar(tag, score, "" if score >= threshold else "below threshold")
@@ -96,9 +96,9 @@ def show_upload(upload, a: UploadAnalysis, threshold: float) -> None:
             return
         left, right = st.columns([3, 2])
         with left:
-            st.image(_spectrogram(a.sha256, a.patch_start, a.samples), width="stretch")
+            st.image(_spectrogram(a.sha256, a.result.patch_start, a.samples), width="stretch")
             st.audio(upload.getvalue(), format=audio_mime(upload.name))
-            short_sound_note(a.duration_s)
+            short_sound_note(a.result.duration_s)
             st.caption(analysed_part(a))
         with right:
             try:

@@ -104,7 +104,7 @@ def test_retag_button_runs_a_detached_retag_that_keeps_corrections(models, tmp_p
     import time
 
     from app.jobs import retag_folder
-    from app.training_launch import process_alive
+    from core.detached import process_alive
     from core.store import TagStore
     from tests.app_fixtures import add_real_sounds
 

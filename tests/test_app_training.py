@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.training_launch import process_alive, stop_run
 from core.dataset import CoalaArrays, read_coala, write_coala
+from core.detached import process_alive
 from core.modeldir import write_metrics
-from core.train import read_log
+from core.runs import read_log, stop_run
 from tests.conftest import make_model_dir
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "training.py")
@@ -112,16 +112,20 @@ def test_unfinished_run_is_running_and_a_half_written_line_is_ignored(env):
     assert [p.proto.text for p in at.get("progress")] == ["2 of at most 30 epochs"]
 
 
-def test_a_running_epoch_shows_its_batch_progress_from_the_process_output(env):
+def test_a_running_epoch_shows_its_batch_progress_from_the_trainers_batch_records(env):
     runs, _ = env
-    write_run_log(runs / "live", epochs=2, done=False)
-    bars = "".join(f"\repoch 3/30:  {k}%|##  | {k}/266 [00:0{k % 10}<00:10, 2.0batch/s, loss=0.0{k}]"
-                   for k in (1, 60, 120))
-    (runs / "live" / "train.out").write_text("epoch   2  loss 0.2500  val loss 0.3000\n" + bars)
+    log = write_run_log(runs / "live", epochs=2, done=False)
+    with open(log, "a") as f:  # as core.train.BatchRecords writes them
+        for step in (1, 60, 120):
+            f.write(json.dumps({"event": "batch", "epoch": 3, "step": step, "n_steps": 266,
+                                "loss": 0.01 * step}) + "\n")
     at = run_page()
     assert [p.proto.text for p in at.get("progress")] == ["2 of at most 30 epochs",
                                                           "epoch 3: batch 120 of 266"]
-    assert "120/266" in texts(at) and "60/266" not in texts(at)  # redraws folded to the last
+    with open(log, "a") as f:  # the epoch ends: its batches are no longer under way
+        f.write(json.dumps(epoch_record(3)) + "\n")
+    at.run()
+    assert [p.proto.text for p in at.get("progress")] == ["3 of at most 30 epochs"]
 
 
 def test_a_log_that_is_not_text_is_a_run_without_epochs(env):
@@ -236,7 +240,8 @@ def test_a_run_started_from_the_page_trains_in_its_own_process(env, tmp_path):
     assert "Started from-page" in texts(at)
     assert at.selectbox(key="training_run").value == "from-page"
     records = wait_for_end(runs / "from-page")
-    assert [r["event"] for r in records] == ["start", "epoch", "end"]
+    assert [r["event"] for r in records if r["event"] != "batch"] == ["start", "epoch", "end"]
+    assert records[1]["event"] == "batch"  # progress, as the trainer's own records
     assert records[0]["config"]["batch_size"] == 16 and records[0]["n_train"] > 0
     at = run_page()  # a new browser session, as after a refresh
     shown = texts(at)
@@ -245,7 +250,7 @@ def test_a_run_started_from_the_page_trains_in_its_own_process(env, tmp_path):
     assert "best.pt" in shown and "last.pt" in shown
 
 
-def test_stop_interrupts_the_training_process(env, tmp_path):
+def test_stop_ends_the_training_process_at_a_batch_with_an_end_record(env, tmp_path):
     """The run cannot end by itself before Stop: early stopping would need 500 epochs without a
     better validation PR-AUC (the tiny corpus reaches 1.0 within 2 epochs, so with the default
     patience of 6 a busy machine finished it before the click), and 500 epochs take minutes."""
@@ -269,8 +274,10 @@ def test_stop_interrupts_the_training_process(env, tmp_path):
     assert not at.exception
     wait_for_end(run)
     at = run_page()
-    assert "stopped" in texts(at) and "interrupted" in (run / "train.out").read_text()
-    assert not any(r["event"] == "end" for r in read_log(run))
+    assert "stopped" in texts(at) and "ended by requested" in texts(at)
+    end = read_log(run)[-1]
+    assert end["event"] == "end" and end["stopped"] == "requested"
+    assert any(b.label == "Resume this run" for b in at.button)
 
 
 def test_reviewed_corrections_become_the_training_data(env, tmp_path):
@@ -310,10 +317,10 @@ def test_reviewed_corrections_become_the_training_data(env, tmp_path):
 
 
 def test_a_fine_tuning_run_is_started_from_the_chosen_model(tmp_path):
-    from app.training_launch import LaunchConfig, train_command
+    from core.runs import RunSpec, train_command
 
-    scratch = train_command(LaunchConfig("a", "d.h5", preset="course"), tmp_path / "a")
-    tuned = train_command(LaunchConfig("b", "d.h5", preset="course", init_from="models/x"),
+    scratch = train_command(RunSpec("a", "d.h5", preset="course"), tmp_path / "a")
+    tuned = train_command(RunSpec("b", "d.h5", preset="course", init_from="models/x"),
                           tmp_path / "b")
     assert scratch[scratch.index("--preset") + 1] == "course" and "--init-from" not in scratch
     assert tuned[tuned.index("--init-from") + 1] == "models/x"
@@ -385,7 +392,7 @@ def test_a_run_that_dies_shows_failed_with_the_traceback_behind_an_expander(env,
 
 
 def output_tail_of(run: Path) -> str:
-    from app.training_launch import output_tail
+    from core.detached import output_tail
 
     return output_tail(run, lines=400)
 
@@ -394,7 +401,7 @@ def test_a_raw_traceback_in_the_output_is_shown_as_failed_not_stopped(env):
     """A process that died with a traceback on its terminal (e.g. a run from an older version)."""
     import sys
 
-    from app.training_launch import launch
+    from core.detached import launch
 
     runs, _ = env
     run = runs / "old-crash"
@@ -413,18 +420,19 @@ def test_a_raw_traceback_in_the_output_is_shown_as_failed_not_stopped(env):
 
 
 def test_the_start_form_takes_no_path_from_outside_its_folders(tmp_path):
-    from app.training_launch import LaunchConfig, LaunchError, LaunchPlaces, check_launch
+    from app.training_launch import LaunchPlaces, check_launch
+    from core.runs import RunError, RunSpec
 
     inside = tiny_corpus(tmp_path / "data" / "tiny.h5")
     outside = tiny_corpus(tmp_path / "elsewhere" / "tiny.h5")
     model = make_model_dir(tmp_path / "other-models" / "m")
     places = LaunchPlaces(runs=tmp_path / "runs", data=(tmp_path / "data",), models=tmp_path / "models")
-    assert check_launch(LaunchConfig("ok", str(inside)), places) == tmp_path / "runs" / "ok"
-    for cfg in (LaunchConfig("a", str(outside)), LaunchConfig("b", str(inside), val=str(outside)),
-                LaunchConfig("c", str(tmp_path / "data" / ".." / "elsewhere" / "tiny.h5")),
-                LaunchConfig("d", str(inside), init_from=str(model))):
-        with pytest.raises(LaunchError, match="must be"):
+    assert check_launch(RunSpec("ok", str(inside)), places) == tmp_path / "runs" / "ok"
+    for cfg in (RunSpec("a", str(outside)), RunSpec("b", str(inside), val=str(outside)),
+                RunSpec("c", str(tmp_path / "data" / ".." / "elsewhere" / "tiny.h5")),
+                RunSpec("d", str(inside), init_from=str(model))):
+        with pytest.raises(RunError, match="must be"):
             check_launch(cfg, places)
     link = tmp_path / "data" / "link.h5"  # a link the owner made: the picker offers it
     link.symlink_to(outside)
-    assert check_launch(LaunchConfig("e", str(link)), places) == tmp_path / "runs" / "e"
+    assert check_launch(RunSpec("e", str(link)), places) == tmp_path / "runs" / "e"

@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 import torch
 
+from core.runs import read_log
 from core.train import (
     LAST,
+    BatchRecords,
     Callback,
     RunFolderError,
     TrainConfig,
     load_best,
     measure_throughput,
-    read_log,
     train,
 )
 from tests.corpus_factory import build_tiny, tiny_catalog
@@ -85,6 +86,37 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tiny, tmp_path):
     whole = torch.load(tmp_path / "whole" / LAST, weights_only=True)
     cut = torch.load(tmp_path / "cut" / LAST, weights_only=True)
     assert cut["optimizer"]["state"], "the optimizer state travels with the checkpoint"
+    for name, tensor in whole["model"].items():
+        torch.testing.assert_close(cut["model"][name], tensor, rtol=1e-4, atol=1e-5)
+
+
+class StopAt(Callback):
+    """Asks the trainer to stop at batch `step` of epoch `epoch`, as a Stop button would."""
+
+    def __init__(self, epoch: int, step: int):
+        self.at = (epoch, step)
+
+    def on_batch(self, trainer, step, n_steps, loss):
+        if (trainer.epoch, step) == self.at:
+            trainer.request_stop()
+
+
+def test_a_stop_lands_at_a_batch_boundary_and_the_run_resumes_whole(tiny, tmp_path):
+    train(config(tiny, tmp_path / "whole", epochs=3))
+    end = train(config(tiny, tmp_path / "cut", epochs=3), [StopAt(2, 3), BatchRecords()])
+    assert end["stopped"] == "requested" and end["epochs"] == 1
+    log = read_log(tmp_path / "cut")
+    assert log[-1] == end and [r["epoch"] for r in epochs_of(tmp_path / "cut")] == [1]
+    batches = [r for r in log if r["event"] == "batch"]
+    assert batches[0] == {"event": "batch", "epoch": 1, "step": 1, "n_steps": 8,
+                          "loss": batches[0]["loss"]}
+    assert (2, 1) in [(r["epoch"], r["step"]) for r in batches]
+    assert len(batches) < 8 + 3  # throttled: at most one every 5 s after each epoch's first
+    assert torch.load(tmp_path / "cut" / LAST, weights_only=True)["epoch"] == 1  # the whole epoch
+    train(config(tiny, tmp_path / "cut", epochs=3, resume=True))
+    assert [r["epoch"] for r in epochs_of(tmp_path / "cut")] == [1, 2, 3]
+    whole = torch.load(tmp_path / "whole" / LAST, weights_only=True)
+    cut = torch.load(tmp_path / "cut" / LAST, weights_only=True)
     for name, tensor in whole["model"].items():
         torch.testing.assert_close(cut["model"][name], tensor, rtol=1e-4, atol=1e-5)
 

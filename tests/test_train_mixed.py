@@ -13,7 +13,8 @@ import torch
 
 from core.dataset import CoalaArrays, parse_data_spec, write_coala
 from core.patches import MixedSource, PatchSource
-from core.train import LAST, TrainConfig, load_sources, read_log, train
+from core.runs import read_log
+from core.train import LAST, TrainConfig, load_sources, train
 from tests.corpus_factory import build_tiny, tiny_catalog
 
 PROJECT = Path(__file__).resolve().parent.parent

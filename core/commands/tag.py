@@ -70,14 +70,10 @@ def _tag_all(tagger: Tagger, paths: list[Path], args, store, progress) -> int:
 
 
 def store_result(store, result: TagResult, model: str) -> int:
-    """Keep a tagged file and its top predictions in the tag store; returns its sound id."""
-    from core.store import SoundInfo, file_hash
+    """Keep a tagged file where it lies, with its top predictions (core.library); its sound id."""
+    from core.library import keep_file  # duckdb only when storing is asked for
 
-    path = Path(result.path).resolve()
-    info = SoundInfo(source="folder", name=path.name, audio_path=str(path),
-                     content_hash=file_hash(path), duration_s=result.duration_s,
-                     patch_start=result.patch_start, analysed_s=result.analysed_s)
-    return store.add_sound(info, result.tags, model)[0]
+    return keep_file(store, result.path, result, model, keep=len(result.tags))[0]
 
 
 def emit(result: TagResult, model: str, as_json: bool, sound_id: int | None = None) -> None:

@@ -1,10 +1,16 @@
 """`python -m core train --data TRAIN.h5[:WEIGHT] [--data MORE.h5[:WEIGHT] ...] [--val VAL.h5 ...]
 [--preset P] [--init-from MODEL_DIR] --out runs/NAME`: train from scratch, or fine-tune a model
-directory on new data, one file or several mixed by weight."""
+directory on new data, one file or several mixed by weight.
+
+SIGTERM (`python -m core runs stop NAME`) and a first Ctrl-C stop the run at the next batch
+boundary, with a whole checkpoint and an end record in the log; a second Ctrl-C interrupts at once."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
 from dataclasses import fields
 from pathlib import Path
 
@@ -12,9 +18,20 @@ from tqdm import tqdm
 
 from core.commands.common import fail
 from core.dataset import DatasetFormatError
+from core.detached import write_pid
 from core.modeldir import ModelNotFoundError, read_model_info
-from core.train import LAST, LOG, Callback, RunFolderError, TrainConfig, Trainer, resume_config
-from core.train_checks import FAILURE, clear_failure, one_line, record_failure, require_trainable
+from core.runs import FAILURE
+from core.train import (
+    LAST,
+    LOG,
+    BatchRecords,
+    Callback,
+    RunFolderError,
+    TrainConfig,
+    Trainer,
+    resume_config,
+)
+from core.train_checks import clear_failure, one_line, record_failure, require_trainable
 
 # What a user can get wrong (bad flags, files, folders): one line, exit code 2.
 EXPECTED = (ValueError, RunFolderError, DatasetFormatError, ModelNotFoundError, OSError, KeyError)
@@ -88,12 +105,21 @@ class ProgressBar(Callback):
 
 
 def run(args) -> int:
+    signals = StopSignals()  # before the (slow) setup, so that an early stop is not lost
+    try:
+        return train_run(args, signals)
+    finally:
+        signals.restore()
+
+
+def train_run(args, signals: StopSignals) -> int:
     try:
         cfg = config_from_args(args)
         if not cfg.resume:  # a resumed run's data was checked when it started
             require_trainable(cfg.data, cfg.val, cfg.val_fraction, cfg.seed)
         start_attempt(cfg)
-        trainer = Trainer(cfg, [ProgressBar()])
+        trainer = Trainer(cfg, [ProgressBar(), BatchRecords()])
+        signals.attach(trainer)
     except EXPECTED as e:
         return fail(str(e))
     except Exception as e:  # noqa: BLE001 - a broken model or file: one line, the traceback on file
@@ -101,6 +127,8 @@ def run(args) -> int:
     if trainer.cfg.batch_size < cfg.batch_size:
         print(f"note: batch size {trainer.cfg.batch_size}, not {cfg.batch_size}: there are only "
               f"{len(trainer.train_data)} training clips", file=sys.stderr)
+    if trainer.ctx.main:  # so `runs list` and `runs stop` find a run started in a terminal too
+        write_pid(Path(cfg.out), os.getpid(), sys.argv)
     try:
         end = trainer.run()
     except RunFolderError as e:
@@ -113,6 +141,38 @@ def run(args) -> int:
         print(f"done: {end['epochs']} epochs ({end['stopped']}), best epoch {end['best_epoch']} "
               f"with validation PR-AUC macro {end['best_pr_auc_macro']:.3f}; run folder {cfg.out}")
     return 0
+
+
+class StopSignals:
+    """SIGTERM, and a first Ctrl-C, ask the trainer to stop at the next batch boundary (one that
+    comes while it is being set up stops it at its first batch); a second Ctrl-C interrupts at
+    once (KeyboardInterrupt: no end record, last.pt as the last whole epoch left it)."""
+
+    def __init__(self):
+        self.trainer: Trainer | None = None
+        self.asked = False
+        self.before = {}
+        if threading.current_thread() is threading.main_thread():  # where Python takes signals
+            self.before = {s: signal.signal(s, self) for s in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore(self) -> None:
+        for signum, handler in self.before.items():
+            signal.signal(signum, handler)
+
+    def attach(self, trainer: Trainer) -> None:
+        self.trainer = trainer
+        if self.asked:
+            trainer.request_stop()
+
+    def __call__(self, signum, _frame) -> None:
+        if signum == signal.SIGINT and self.asked:
+            raise KeyboardInterrupt
+        self.asked = True
+        if self.trainer is not None:
+            self.trainer.request_stop()
+        if int(os.environ.get("RANK", "0")) == 0:
+            print("stopping at the next batch (Ctrl-C again to interrupt now)", file=sys.stderr,
+                  flush=True)
 
 
 def start_attempt(cfg: TrainConfig) -> None:

@@ -7,13 +7,13 @@ Nothing is promoted here: `python -m core promote NAME` (or the training page) d
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from core.dataset import dataset_size, parse_data_spec
+from core.files import write_json
 from core.improve.compare import compare_on
 from core.improve.data import BaseCorpora, StoreData, base_corpora, write_store_files
 from core.improve.split import HOLDOUT_FRACTION, SPLIT_SEED, VAL_FRACTION
@@ -86,7 +86,7 @@ def improve(cfg: ImproveConfig, on_stage: Progress | None = None, callbacks=None
     say(f"exporting {out} and evaluating it on {', '.join(tests) or 'nothing'}")
     _export(run, out, name, stamp, tests)
     comparison = compare_all(base, out, tests, store, cfg.threshold, say)
-    _write_json(out / COMPARISON, comparison)
+    write_json(out / COMPARISON, comparison)
     write_lineage(out, lineage(cfg, base, train_cfg, tests, data, comparison, notes))
     return ImproveResult(out, run, comparison, tuple(notes))
 
@@ -219,8 +219,3 @@ def _store_line(data: StoreData) -> str:
 def _list(value: tuple[str, ...] | None) -> list[str] | None:
     return None if value is None else list(value)
 
-
-def _write_json(path: Path, obj: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=2))
-    tmp.replace(path)
