@@ -1,8 +1,10 @@
 """The COALA HDF5 dataset format: group `dataset` with `id` (N,1) int32, `data` (N,96,96) float32
-and `label` (N,1000) int16. Read in memory or streamed in chunks; written incrementally."""
+and `label` (N,1000) int16. Read in memory or streamed in chunks; written incrementally, from
+arrays or from audio files (each decoded and made into the patch the tagger sees)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +106,54 @@ class CoalaWriter:
 
     def __exit__(self, *exc) -> None:
         self._file.close()
+
+
+@dataclass(frozen=True)
+class AudioRow:
+    """One clip to write from its audio file (the tag store feeds these: core.store.export)."""
+
+    clip_id: int  # the `id` column
+    audio_path: str | None  # the file its patch is made from (None: no audio kept)
+    tags: Sequence[str]  # its labels; tags outside the vocabulary are ignored
+    store_id: int | None = None  # written to the `store_id` column
+
+
+def missing_audio(audio_path: str | None) -> str | None:
+    """Why a row's audio cannot be read, before decoding it; None when the file is there."""
+    if not audio_path:
+        return "no audio file stored"
+    if not Path(audio_path).is_file():
+        return f"audio file is gone: {audio_path}"
+    return None
+
+
+def write_audio_rows(path: str | Path, rows: Sequence[AudioRow],
+                     progress: Callable[[int, int], None] | None = None) -> dict[int, str]:
+    """A COALA file of the rows' patches and labels, plus `store_id`; returns the rows left out
+    (row index -> why: no audio, or audio that cannot be decoded)."""
+    from core.audio import AudioError, load_audio  # torch only when audio is written
+    from core.features import patch_for
+    from core.vocabulary import load_vocabulary, multi_hot
+
+    vocab = load_vocabulary()
+    skipped, store_ids = {}, []
+    with CoalaWriter(path, len(vocab)) as writer:
+        for i, row in enumerate(rows):
+            why = missing_audio(row.audio_path)
+            try:
+                patch = None if why else patch_for(load_audio(row.audio_path).samples)  # (96, 96)
+            except AudioError as e:
+                why = f"audio cannot be decoded: {e}"
+            if why:
+                skipped[i] = why
+            else:
+                writer.append(np.array([row.clip_id]), patch[None], multi_hot(row.tags, vocab)[None])
+                store_ids.append(-1 if row.store_id is None else row.store_id)
+            if progress:
+                progress(i + 1, len(rows))
+    with h5py.File(path, "a") as f:
+        f[GROUP].create_dataset("store_id", data=np.asarray(store_ids, np.int64))
+    return skipped
 
 
 def synthetic_arrays(n: int, seed: int = 0) -> CoalaArrays:

@@ -330,9 +330,8 @@ class Trainer:
     def validate(self) -> dict:
         scores, labels = predict(self.model, self.val_data, self.device, self.cfg.eval_batch_size,
                                  self.amp_dtype)
-        with torch.no_grad():
-            logits = torch.logit(torch.from_numpy(scores).clamp(1e-7, 1 - 1e-7))
-            val_loss = float(self.loss_fn(logits, torch.from_numpy(labels).float()))
+        logits = torch.logit(torch.from_numpy(scores).clamp(1e-7, 1 - 1e-7))
+        val_loss = float(self.loss_fn(logits, torch.from_numpy(labels).float()))
         sc = score_tags(labels, scores, self.vocabulary)
         return {"val_loss": val_loss, "roc_auc_macro": sc.roc_auc_macro, "roc_auc_micro": sc.roc_auc_micro,
                 "pr_auc_macro": sc.pr_auc_macro, "pr_auc_micro": sc.pr_auc_micro,

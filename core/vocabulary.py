@@ -21,11 +21,6 @@ def load_vocabulary(path: str | Path = VOCABULARY_PATH) -> tuple[str, ...]:
     return tags
 
 
-@lru_cache(maxsize=4)
-def tag_index(path: str | Path = VOCABULARY_PATH) -> dict[str, int]:
-    return {t: i for i, t in enumerate(load_vocabulary(path))}
-
-
 def multi_hot(tags: list[str] | set[str], vocabulary: tuple[str, ...] | None = None) -> np.ndarray:
     """Tags -> (n_tags,) int16 multi-hot vector; tags outside the vocabulary are ignored."""
     vocabulary = vocabulary or load_vocabulary()

@@ -8,6 +8,7 @@ import tomllib
 import pytest
 
 from app.upload import MAX_UPLOAD_BYTES, UPLOAD_LIMIT_MB, refusal
+from core.settings import PREDICTIONS_KEPT
 from core.store import TagStore
 from tests.app_fixtures import ROOT, open_page, plain, point_app_at
 from tests.audio_factory import make_tone_file
@@ -93,7 +94,7 @@ def test_keep_in_library_stores_the_file_and_its_corrections(app_env, tmp_path):
     assert (tmp_path / "audio" / "uploads" / f"{sha}.wav").read_bytes() == data
     assert "In the library as sound" in plain(at, ("success",))
     predicted = TagStore(db).labels(sound.id).predicted
-    assert len(predicted) == 50
+    assert len(predicted) == PREDICTIONS_KEPT  # one number for uploads, the feed and the CLI
     top = predicted[0][0]
     at.button(key=f"upload_{sound.id}_{top}_remove").click()
     at.run()

@@ -42,7 +42,7 @@ def baseline_throughput(preset: str, n_batches: int, batch_size: int) -> float:
 
 
 def run_training(quick: bool, log=print) -> dict:
-    torch.set_num_threads(os.cpu_count() or 1)  # both loops on every core (tagging leaves one)
+    torch.set_num_threads(os.cpu_count() or 1)  # both loops on every core
     out = {}
     for preset, n_batches, batch in (("compact", 8 if quick else 30, 64),
                                      ("course", 2 if quick else 8, 32)):

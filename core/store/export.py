@@ -22,18 +22,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import h5py
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from core.dataset import AudioRow, missing_audio, write_audio_rows
 from core.settings import THRESHOLD
 from core.store import queries
 from core.store.models import SoundRow
 from core.store.store import TagStore, selection_params
 from core.store.training_labels import LABEL_SOURCES, TrainingLabels, training_labels
-from core.vocabulary import load_vocabulary, multi_hot
+from core.vocabulary import load_vocabulary
 
 FORMATS = ("csv", "jsonl", "parquet", "coala-h5")
 COLUMNS = ("sound_id", "source", "freesound_id", "name", "model", "predicted", "added",
@@ -230,38 +229,16 @@ WRITERS = {"csv": _write_csv, "jsonl": _write_jsonl, "parquet": _write_parquet}
 
 
 def _missing_audio(row: SoundRow) -> str | None:
-    if not row.audio_path:
-        return "no audio file stored"
-    if not Path(row.audio_path).is_file():
-        return f"audio file is gone: {row.audio_path}"
-    return None
+    return missing_audio(row.audio_path)
 
 
 def _write_coala(plan: TrainingPlan, tmp: Path, out: Path, progress: Progress | None,
                  labels: str) -> ExportSummary:
-    from core.audio import AudioError, load_audio  # torch only when this format is asked for
-    from core.dataset import CoalaWriter
-    from core.features import patch_for
-
-    vocab = load_vocabulary()
-    skipped, written = [], []
-    with CoalaWriter(tmp, len(vocab)) as writer:
-        for i, (row, tags) in enumerate(plan.rows):
-            why = _missing_audio(row)
-            try:
-                patch = None if why else patch_for(load_audio(row.audio_path).samples)
-            except AudioError as e:
-                why = f"audio cannot be decoded: {e}"
-            if why:
-                skipped.append((row.id, why))
-            else:
-                label = multi_hot(tags.tags, vocab)  # (1000,) int16
-                fid = row.freesound_id if row.source == "freesound" and row.freesound_id else -row.id
-                writer.append(np.array([fid]), patch[None], label[None])  # (1, 96, 96)
-                written.append((row, tags))
-            if progress:
-                progress(i + 1, len(plan.rows))
-    with h5py.File(tmp, "a") as f:
-        f["dataset"].create_dataset("store_id", data=np.asarray([r.id for r, _ in written],
-                                                                np.int64))
+    """The plan's rows through core.dataset's writer: a sound's clip id is its Freesound id,
+    else minus its store id."""
+    rows = [AudioRow(r.freesound_id if r.source == "freesound" and r.freesound_id else -r.id,
+                     r.audio_path, t.tags, r.id) for r, t in plan.rows]
+    left_out = write_audio_rows(tmp, rows, progress)
+    skipped = [(plan.rows[i][0].id, why) for i, why in left_out.items()]
+    written = [planned for i, planned in enumerate(plan.rows) if i not in left_out]
     return _coala_summary(written, out, skipped, plan, labels)

@@ -9,7 +9,8 @@ the last correction in effect wins (add, remove or confirm).
 from __future__ import annotations
 
 # Shared CTEs: each sound's current predictions and its tag states (last action in effect).
-# {scope} is a constant condition on `sound_id` that narrows the work (TRUE for all sounds).
+# {scope} is a constant condition on `sound_id` that narrows the work (TRUE for all sounds),
+# {scope_p} the same condition on the predictions alias `p`.
 _STATE_CTES = """
 current_model AS (
     SELECT sound_id, arg_max(model, predicted_at) AS model
@@ -33,15 +34,21 @@ touched AS (
 """
 
 
-def _ctes(scope: str) -> str:
-    return (_STATE_CTES.replace("{scope_p}", scope.replace("sound_id", "p.sound_id"))
-            .replace("{scope}", scope))
+def _ctes(scope: str, scope_p: str) -> str:
+    return _STATE_CTES.replace("{scope_p}", scope_p).replace("{scope}", scope)
+
+
+_ALL = ("TRUE", "TRUE")  # (scope, scope_p): every sound
+# Parameter ids: a list of sound ids, or NULL for all; the same condition under each alias.
+_IDS_SCOPE = "($ids IS NULL OR sound_id IN (SELECT unnest($ids)))"
+_IDS = (_IDS_SCOPE, "($ids IS NULL OR p.sound_id IN (SELECT unnest($ids)))")
+_IDS_S = "($ids IS NULL OR s.id IN (SELECT unnest($ids)))"
 
 
 # Which sounds, in which order, which page: ids only (cheap), so paging happens in SQL.
 # Parameters: reviewed, source, tag, since, search (lower case), threshold, sort, limit, offset
 # (NULL: no filter).
-SELECT_IDS = "WITH " + _ctes("TRUE") + """,
+SELECT_IDS = "WITH " + _ctes(*_ALL) + """,
 uncertainty AS (
     SELECT sound_id, min(abs(score - $threshold)) AS uncertainty FROM current GROUP BY sound_id),
 reviewed AS (SELECT DISTINCT sound_id FROM tag_state),
@@ -102,20 +109,18 @@ WHERE {rows}
 ORDER BY s.id
 """
 # Parameters: ids (a list of sound ids, or NULL for all), threshold.
-_IDS_SCOPE = "($ids IS NULL OR sound_id IN (SELECT unnest($ids)))"
-LABEL_ROWS = ("WITH " + _ctes(_IDS_SCOPE)
-              + _DETAILS.replace("{rows}", _IDS_SCOPE.replace("sound_id", "s.id")))
+LABEL_ROWS = "WITH " + _ctes(*_IDS) + _DETAILS.replace("{rows}", _IDS_S)
 # Column positions in a LABEL_ROWS row.
 (COL_ID, COL_SOURCE, COL_NAME, COL_FREESOUND_ID, COL_USERNAME, COL_DURATION, COL_AUDIO_PATH,
  COL_ADDED_AT, COL_MODEL, COL_PREDICTED, COL_ADDED, COL_REMOVED, COL_CONFIRMED, COL_REVIEWED,
  COL_UNCERTAINTY, COL_KEPT, COL_FINAL) = range(17)
 
 # The same rows for the sounds SELECT_IDS picks (parameters: both queries').
-SELECTED_ROWS = ("WITH " + _ctes("TRUE")
+SELECTED_ROWS = ("WITH " + _ctes(*_ALL)
                  + _DETAILS.replace("{rows}", f"s.id IN (SELECT id FROM ({SELECT_IDS}))"))
 
 # Which of these sounds ($ids) a person has reviewed (a correction of theirs is in effect).
-REVIEWED_AMONG = "WITH " + _ctes(_IDS_SCOPE) + """
+REVIEWED_AMONG = "WITH " + _ctes(*_IDS) + """
 SELECT DISTINCT sound_id FROM tag_state
 """
 
@@ -154,6 +159,9 @@ SOUND_BY_PATH_OR_HASH = (
     "SELECT id FROM sounds WHERE audio_path = $path OR content_hash = $hash "
     "ORDER BY (audio_path = $path) DESC, id LIMIT 1")
 
+# Columns of a HISTORY row, named as core.store.models.Correction names them.
+HISTORY_COLUMNS = ("id", "batch", "sound_id", "user", "at", "action", "tag", "original",
+                   "in_vocabulary", "undone", "undoes")
 HISTORY = """
 SELECT c.id, c.batch, c.sound_id, c.user_name, c.created_at, c.action, c.tag,
        coalesce(c.original, c.tag), coalesce(c.in_vocabulary, FALSE),
@@ -182,7 +190,7 @@ WHERE sound_id = $sound_id AND tag = $tag
 ORDER BY id DESC
 """
 
-STATS = "WITH " + _ctes("TRUE") + """
+STATS = "WITH " + _ctes(*_ALL) + """
 SELECT (SELECT count(*) FROM sounds),
        (SELECT count(DISTINCT sound_id) FROM tag_state),
        (SELECT count(*) FROM corrections WHERE action <> 'undo'),

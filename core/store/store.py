@@ -184,9 +184,7 @@ class TagStore:
     def history(self, sound_id: int) -> list[Correction]:
         rows = self._db.read(lambda cur: cur.execute(
             queries.HISTORY, {"sound_id": int(sound_id)}).fetchall())
-        return [Correction(id=r[0], batch=r[1], sound_id=r[2], user=r[3], at=r[4], action=r[5],
-                           tag=r[6], original=r[7], in_vocabulary=r[8], undone=bool(r[9]),
-                           undoes=r[10]) for r in rows]
+        return [_correction(r) for r in rows]
 
     # --- reading labels -----------------------------------------------------------------------
     def labels(self, sound_id: int, threshold: float = THRESHOLD) -> SoundLabels:
@@ -312,8 +310,16 @@ def _sound(row: tuple) -> Sound:
     return Sound(**d)
 
 
+def _correction(row: tuple) -> Correction:
+    d = dict(zip(queries.HISTORY_COLUMNS, row, strict=True))
+    d["undone"] = bool(d["undone"])
+    return Correction(**d)
+
+
 def _sound_row(row: tuple, threshold: float) -> SoundRow:
-    return SoundRow(id=row[0], source=row[1], name=row[2], freesound_id=row[3], username=row[4],
-                    duration_s=row[5], audio_path=row[6], added_at=row[7],
-                    labels=labels_from_row(row, threshold),
+    q = queries
+    return SoundRow(id=row[q.COL_ID], source=row[q.COL_SOURCE], name=row[q.COL_NAME],
+                    freesound_id=row[q.COL_FREESOUND_ID], username=row[q.COL_USERNAME],
+                    duration_s=row[q.COL_DURATION], audio_path=row[q.COL_AUDIO_PATH],
+                    added_at=row[q.COL_ADDED_AT], labels=labels_from_row(row, threshold),
                     uncertainty=row[queries.COL_UNCERTAINTY])
