@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from core.corpus.builder import CorpusConfig, build_corpus
+from core.dataset import CoalaArrays, write_coala
 
 TINY_SOURCES = """
 [pools.train]
@@ -59,4 +62,16 @@ def tiny_catalog(folder: Path) -> Path:
 
 def build_tiny(path: Path, n: int, seed: int, catalog: Path, workers: int = 0) -> Path:
     build_corpus(CorpusConfig(str(path), n, seed, "train", workers, chunk=64, catalog=str(catalog)))
+    return path
+
+
+def tiny_corpus(path: Path, n: int = 96) -> Path:
+    """A small COALA-layout file in which tag 0 is present exactly when the patch is bright."""
+    rng = np.random.default_rng(0)
+    bright = rng.random(n) < 0.5
+    data = rng.random((n, 96, 96), dtype=np.float32) * 0.2 + bright[:, None, None] * 0.6
+    labels = np.zeros((n, 1000), np.int16)
+    labels[:, 0], labels[:, 1] = bright, ~bright
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_coala(path, CoalaArrays(np.arange(n), data, labels))
     return path

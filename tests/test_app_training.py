@@ -8,15 +8,15 @@ import re
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.dataset import CoalaArrays, read_coala, write_coala
+from core.dataset import read_coala
 from core.detached import process_alive
 from core.modeldir import write_metrics
 from core.runs import read_log, stop_run
 from tests.conftest import make_model_dir
+from tests.corpus_factory import tiny_corpus
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "training.py")
 TIMEOUT = 60
@@ -204,18 +204,6 @@ def test_start_form_refuses_a_bad_data_file_and_a_taken_name(env, tmp_path):
     next(b for b in at.button if b.label == "Start training").click().run()
     assert "already holds a run" in texts(at)
     assert not (runs / "fresh").exists()
-
-
-def tiny_corpus(path: Path, n: int = 96) -> Path:
-    """A small COALA-layout file in which tag 0 is present exactly when the patch is bright."""
-    rng = np.random.default_rng(0)
-    bright = rng.random(n) < 0.5
-    data = rng.random((n, 96, 96), dtype=np.float32) * 0.2 + bright[:, None, None] * 0.6
-    labels = np.zeros((n, 1000), np.int16)
-    labels[:, 0], labels[:, 1] = bright, ~bright
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_coala(path, CoalaArrays(np.arange(n), data.astype(np.float32), labels))
-    return path
 
 
 def wait_for_end(run: Path) -> list[dict]:

@@ -13,27 +13,14 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from core.dataset import CoalaArrays, write_coala
 from core.detached import process_alive
 from core.runs import LAST, read_log, stop_run
+from tests.corpus_factory import tiny_corpus
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEADLINE_S = 300  # only a hung process takes this long
-
-
-def tiny_corpus(path: Path, n: int = 96) -> Path:
-    """A small COALA-layout file in which tag 0 is present exactly when the patch is bright."""
-    rng = np.random.default_rng(0)
-    bright = rng.random(n) < 0.5
-    data = rng.random((n, 96, 96), dtype=np.float32) * 0.2 + bright[:, None, None] * 0.6
-    labels = np.zeros((n, 1000), np.int16)
-    labels[:, 0], labels[:, 1] = bright, ~bright
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_coala(path, CoalaArrays(np.arange(n), data, labels))
-    return path
 
 
 @pytest.fixture

@@ -29,6 +29,24 @@ def fail(message: str, code: int = 2) -> int:
     return code
 
 
+def files_and_tagger(args: argparse.Namespace):
+    """(the audio files under args.paths, a core.tagger.Tagger for --model and --device), or
+    None after saying on stderr why not (no files, no model): the command then exits with 2."""
+    from core.audio import find_audio_files
+    from core.modeldir import ModelNotFoundError
+    from core.tagger import Tagger
+
+    paths = find_audio_files(args.paths)
+    if not paths:
+        fail("no audio files found in the given paths")
+        return None
+    try:
+        return paths, Tagger(model_dir(args), args.device)
+    except ModelNotFoundError as e:
+        fail(str(e))
+        return None
+
+
 def model_dir(args: argparse.Namespace) -> Path:
     """--model, else the active model; says so on stderr when a promoted model is gone."""
     if getattr(args, "model", None):

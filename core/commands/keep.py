@@ -1,6 +1,7 @@
 """`python -m core keep PATH... [--db FILE] [--json]`: keep audio files in the library, as the
 upload page's "Keep in library" does: each file is tagged, copied into <audio folder>/uploads/ and
-stored (source "upload") with its top predictions, ready to correct. The same audio is kept once."""
+stored (source "upload") with its top predictions, ready to correct. The same audio is kept once.
+The copies go to the audio folder beside the tag store ($TAGGER_AUDIO when set)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,18 @@ import json
 import sys
 from pathlib import Path
 
-from core.audio import find_audio_files
-from core.commands.common import add_model_options, fail, model_dir
-from core.modeldir import ModelNotFoundError
+from core.commands.common import add_model_options, fail, files_and_tagger
+from core.store.cli import add_db_option
 
 
 def register(sub) -> None:
     p = sub.add_parser("keep", help="keep audio files in the library (as the upload page does)",
                        description=__doc__)
     p.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders")
+    add_model_options(p)
     p.add_argument("--json", action="store_true",
                    help='one JSON object per file: {"path", "sound_id", "new"} or {"path", "error"}')
-    p.add_argument("--db", default=None, metavar="FILE",
-                   help="tag store (default $TAGGER_DB, else data/tags.duckdb); the copies go to "
-                        "the audio folder beside it ($TAGGER_AUDIO when set)")
-    add_model_options(p)
+    add_db_option(p)  # the copies go to the audio folder beside it ($TAGGER_AUDIO when set)
     p.set_defaults(run=run)
 
 
@@ -30,15 +28,13 @@ def run(args) -> int:
     from core.library import keep_copy
     from core.settings import settings
     from core.store import StoreError, TagStore
-    from core.tagger import Tagger
 
-    paths = find_audio_files(args.paths)
-    if not paths:
-        return fail("no audio files found in the given paths")
+    if not (found := files_and_tagger(args)):
+        return 2  # no files, or no model: said on stderr
+    paths, tagger = found
     try:
-        tagger = Tagger(model_dir(args), args.device)
         store = TagStore(args.db)
-    except (ModelNotFoundError, StoreError) as e:
+    except StoreError as e:
         return fail(str(e))
     audio_dir = settings().with_db(args.db).audio_dir
     failed = 0

@@ -9,9 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from core.audio import find_audio_files
-from core.commands.common import add_model_options, fail, model_dir
-from core.modeldir import ModelNotFoundError
+from core.commands.common import add_model_options, fail, files_and_tagger
 from core.settings import PREDICTIONS_KEPT, settings
 from core.tagger import Tagger, TagResult
 
@@ -29,13 +27,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    paths = find_audio_files(args.paths)
-    if not paths:
-        return fail("no audio files found in the given paths")
-    try:
-        tagger = Tagger(model_dir(args), args.device)
-    except ModelNotFoundError as e:
-        return fail(str(e))
+    found = files_and_tagger(args)
+    if found is None:
+        return 2
+    paths, tagger = found
     store, store_errors = None, ()
     if args.db or settings().db_set:
         from core.store import StoreError, TagStore  # duckdb only when storing is asked for
