@@ -26,6 +26,9 @@ def one_torch_thread() -> Iterator[None]:
     Linux wheels) the setting is the calling thread's own, so the rest of the process (an app
     server, a training loop) keeps its threads."""
     before = torch.get_num_threads()
+    if before == 1:  # the tagger's own worker threads are set once, when they start
+        yield
+        return
     torch.set_num_threads(1)
     try:
         yield
@@ -99,7 +102,7 @@ class Tagger:
                   workers: int | None = None) -> Iterator[TagResult]:
         """Decode and extract in parallel threads, score in batches; yields results in input order."""
         workers = workers or min(8, os.cpu_count() or 1)
-        with ThreadPoolExecutor(workers) as pool:
+        with ThreadPoolExecutor(workers, initializer=torch.set_num_threads, initargs=(1,)) as pool:
             batch: list[_Prepared] = []
             for item in pool.map(self._prepare, [str(p) for p in paths]):
                 batch.append(item)

@@ -28,6 +28,7 @@ def fs():
 @pytest.fixture
 def env(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("TAGGER_DB", str(tmp_path / "tags.duckdb"))  # its request counter beside it
     monkeypatch.setenv("FREESOUND_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("FREESOUND_CLIENT_SECRET", CLIENT_SECRET)
     monkeypatch.delenv("FREESOUND_API_KEY", raising=False)

@@ -66,11 +66,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _account(args):
+    """The signed-in account and its client, counting requests in the same file as the feed and
+    the app (the settings' request counter, beside the tag store)."""
     from core.account import AccountClient
+    from core.freesound import ClientConfig
     from core.oauth import Account, resolve_oauth_app
+    from core.settings import settings
 
     account = Account(resolve_oauth_app(api_url=args.api_url))
-    return account, AccountClient(account)
+    counter = settings().with_db(getattr(args, "db", None)).request_counter
+    return account, AccountClient(account, ClientConfig(api_url=account.app.api_url,
+                                                        rate_state=counter))
 
 
 def _login(args) -> int:
