@@ -10,6 +10,7 @@ growing while we read it: a half-written last line is skipped, never an error.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -39,7 +40,7 @@ class RunLog:
         return None
 
 
-def runs_dir():
+def runs_dir() -> Path:
     """Where runs live: $TAGGER_RUNS, else runs/ in the project (core.settings)."""
     return settings().runs_dir
 
@@ -68,7 +69,7 @@ def metric_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if "auc" in c.lower() or "accuracy" in c.lower()]
 
 
-def checkpoints(run: Run) -> list:
+def checkpoints(run: Run) -> list[Path]:
     return [run.path / name for name in (BEST, LAST) if (run.path / name).is_file()]
 
 

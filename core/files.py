@@ -7,30 +7,41 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 Content = bytes | str | Callable[[BinaryIO], object]  # bytes, UTF-8 text, or a writer of the file
 
 
-def write_atomic(path: str | Path, content: Content, mode: int = 0o666) -> Path:
-    """Replace `path` with `content` at once; `mode` before the umask (0o600: private, from the
-    first byte). A crash leaves the old file, never a cut one; the temporary file is removed."""
+@contextmanager
+def atomic_path(path: str | Path, mode: int = 0o666, fsync: bool = False) -> Iterator[Path]:
+    """A new empty file beside `path`, for writers that want a path (h5py, pyarrow, a download),
+    renamed onto `path` only when the block succeeds; `mode` before the umask (0o600: private
+    from the first byte); `fsync`: on disk before the rename. A failure leaves the old file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.part"  # a fresh name per writer
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
     try:
-        with os.fdopen(fd, "wb") as f:
-            if callable(content):
-                content(f)
-            else:
-                f.write(content.encode() if isinstance(content, str) else content)
+        yield tmp
+        if fsync:
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return path
+
+
+def write_atomic(path: str | Path, content: Content, mode: int = 0o666) -> Path:
+    """Replace `path` with `content` at once (atomic_path)."""
+    with atomic_path(path, mode) as tmp, open(tmp, "wb") as f:
+        if callable(content):
+            content(f)
+        else:
+            f.write(content.encode() if isinstance(content, str) else content)
+    return Path(path)
 
 
 def write_json(path: str | Path, obj, indent: int | None = 2, mode: int = 0o666) -> Path:

@@ -17,7 +17,6 @@ import fcntl
 import hashlib
 import json
 import os
-import tempfile
 import threading
 import time
 from collections import deque
@@ -30,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from requests.auth import AuthBase
 
-from core.files import write_atomic
+from core.files import atomic_path, write_atomic
 from core.settings import API_URL as DEFAULT_API_URL
 
 API_KEY_ENV = "FREESOUND_API_KEY"
@@ -332,14 +331,10 @@ class FreesoundClient:
             expected = _content_length(response)
             if expected is not None and expected > cap:
                 raise DownloadError(f"Preview {_short(url)} is {expected} bytes, over the cap of {cap}")
-            tmp = Path(tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")[1])
-            try:
+            with atomic_path(dest) as tmp:
                 digest, size = self._stream_to(response, tmp, url, cap)
                 if expected is not None and size != expected:
                     raise DownloadError(f"Preview {_short(url)} truncated: {size} of {expected} bytes")
-                os.replace(tmp, dest)
-            finally:
-                tmp.unlink(missing_ok=True)
         return Download(dest, digest, size)
 
     def _stream_to(self, response: requests.Response, tmp: Path, url: str,

@@ -157,7 +157,7 @@ def test_preview_counts_what_export_writes_without_writing(store, tmp_path):
         written = export_labels(store, "csv", tmp_path / "out.csv", reviewed_only=reviewed_only)
         assert (preview.rows, preview.labels) == (written.rows, written.labels)
         assert preview.path is None
-    assert not list(tmp_path.glob("*.tmp"))
+    assert not [p for p in tmp_path.iterdir() if p.suffix in (".tmp", ".part")]
 
 
 def test_hostile_strings_are_stored_and_exported_verbatim(store, tmp_path):

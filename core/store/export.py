@@ -14,10 +14,7 @@ in the target folder and renamed, so a crash never leaves a half file.
 from __future__ import annotations
 
 import csv
-import os
-import secrets
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from core.dataset import AudioRow, missing_audio, write_audio_rows
+from core.files import atomic_path
 from core.settings import THRESHOLD
 from core.store import queries
 from core.store.models import SoundRow
@@ -120,7 +118,7 @@ def export_labels(store: TagStore, fmt: str, out: str | Path, reviewed_only: boo
     if fmt == "coala-h5":
         return write_training_file(store, _rows(store, reviewed_only, since, threshold), out,
                                    labels, progress)
-    with atomic_output(out) as tmp:
+    with atomic_path(out, fsync=True) as tmp:
         params = selection_params(reviewed_only, parse_since(since), threshold)
         rows, n_labels = WRITERS[fmt](store, params, tmp)
     return ExportSummary(rows, n_labels, out, fmt)
@@ -132,7 +130,7 @@ def write_training_file(store: TagStore, rows: list[SoundRow], out: str | Path,
     _check_format("coala-h5", labels)
     out = Path(out)
     plan = plan_training_rows(store, rows, labels)
-    with atomic_output(out) as tmp:
+    with atomic_path(out, fsync=True) as tmp:
         return _write_coala(plan, tmp, out, progress, labels)
 
 
@@ -173,21 +171,6 @@ def _coala_summary(written: list[tuple[SoundRow, TrainingLabels]], out: Path | N
     return ExportSummary(len(written), sum(len(set(t.tags) & vocab) for _, t in written), out,
                          "coala-h5", skipped, labels, origins,
                          sum(t.unmapped for _, t in written), plan.unlabelled)
-
-
-@contextmanager
-def atomic_output(out: Path) -> Iterator[Path]:
-    """A temporary file next to `out`, renamed onto it only when the block succeeds."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.{secrets.token_hex(6)}.tmp"
-    tmp.open("xb").close()  # created with the usual permissions (mkstemp would make it 0600)
-    try:
-        yield tmp
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _write_jsonl(store: TagStore, params: dict, path: Path) -> tuple[int, int]:
