@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -168,6 +169,34 @@ def test_ddp_with_two_cpu_processes_on_gloo(tiny, tmp_path):
     assert records[-1]["roc_auc_macro"] > max(0.8, records[0]["roc_auc_macro"])
     model, _ = load_best(out)
     assert torch.isfinite(model(torch.rand(1, 96, 96))).all()
+
+
+def test_a_stop_reaches_every_ddp_process_at_the_same_batch(tiny, tmp_path):
+    """SIGTERM to rank 0 (the pid it records): the processes agree on the stop every
+    STOP_POLL_STEPS batches, so both leave the epoch together and torchrun ends cleanly."""
+    from core.detached import process_alive
+    from core.runs import stop_run
+
+    out = tmp_path / "ddp-stop"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "core", "train", "--data", str(tiny["train"]), "--val", str(tiny["val"]),
+           "--out", str(out), "--epochs", "500", "--patience", "500", "--batch-size", "4",
+           "--threads", "1", "--device", "cpu"]  # 32 batches an epoch: polled at 10, 20, 30
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not any(r["event"] == "epoch" for r in read_log(out)):  # the handlers are in place
+            assert proc.poll() is None and time.monotonic() < deadline, "the run did not get going"
+            time.sleep(0.2)
+        assert stop_run(out)
+        assert proc.wait(timeout=300) == 0, proc.stderr.read()[-3000:]
+    finally:
+        proc.kill()
+    end = read_log(out)[-1]
+    assert end["event"] == "end" and end["stopped"] == "requested"
+    assert process_alive(out) is False
 
 
 def test_measure_throughput_includes_the_loader_and_reports_samples_per_second():
