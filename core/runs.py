@@ -114,7 +114,7 @@ def check_data(spec: RunSpec) -> None:
             dataset_size(path)
         except (OSError, DatasetFormatError, KeyError) as e:
             raise RunError(f"The {label} {path} is not a readable COALA HDF5 file: {e}") from e
-    check = check_training_data(spec.data, spec.val, 0.1, spec.seed)
+    check = check_training_data(spec.data, spec.val, seed=spec.seed)  # train's default split
     if not check.ok:
         raise RunError(f"Not started: {Path(spec.data).name} cannot make a training run: "
                        + "; ".join(check.problems) + ".")
@@ -122,7 +122,7 @@ def check_data(spec: RunSpec) -> None:
 
 def start_run(spec: RunSpec, root: Path | None = None) -> Path:
     """Check, then start `python -m core train` detached; returns the run folder."""
-    run = check_new_run(spec, root)
+    run = check_new_run(spec, root).absolute()  # the process starts in the project folder
     launch(train_command(spec, run), run)
     return run
 
@@ -133,7 +133,7 @@ def resume_run(run: Path, epochs: int | None = None) -> None:
         raise RunError(f"{run.name} is still running.")
     if not (run / LAST).is_file():
         raise RunError(f"{run} has no {LAST}: no epoch finished, so there is nothing to resume.")
-    launch(resume_command(run, epochs), run)
+    launch(resume_command(run.absolute(), epochs), run)
 
 
 def stop_run(run: Path) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from dataclasses import fields
 
@@ -93,12 +94,17 @@ def _list(args) -> int:
 
 
 def _start(args) -> int:
-    spec = RunSpec(args.name, args.data, args.val, args.preset, args.epochs, args.batch_size,
-                   args.lr, args.seed, args.init_from, args.patience)
+    # The process starts in the project folder: paths relative to here are made absolute.
+    spec = RunSpec(args.name, _absolute(args.data), _absolute(args.val), args.preset, args.epochs,
+                   args.batch_size, args.lr, args.seed, _absolute(args.init_from), args.patience)
     path = start_run(spec)
     print(f"started {spec.name} in {path}; follow it with `python -m core runs follow {spec.name}`, "
           f"stop it with `python -m core runs stop {spec.name}`")
     return 0
+
+
+def _absolute(path: str | None) -> str | None:
+    return os.path.abspath(path) if path else None
 
 
 def _follow(args) -> int:
