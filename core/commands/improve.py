@@ -5,6 +5,8 @@ models`; `python -m core promote NAME` makes it the active one."""
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 
 from core.commands.common import fail, model_dir
@@ -55,17 +57,24 @@ def config_from_args(args):
                          device=args.device, name=args.name)
 
 
+def _interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
 def run(args) -> int:
     from core.commands.train import EXPECTED, ProgressBar
     from core.improve.pipeline import ImproveError, improve
     from core.registry import RegistryError
     from core.store import StoreError
+    from core.train import BatchRecords
     from core.train_checks import one_line
 
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)  # the app's Stop: as Ctrl-C, all stages at once
     try:
         cfg = config_from_args(args)
         result = improve(cfg, on_stage=lambda line: print(line, flush=True),
-                         callbacks=[ProgressBar()])
+                         callbacks=[ProgressBar(), BatchRecords()])
     except (ImproveError, StoreError, RegistryError, *EXPECTED) as e:
         return fail(str(e))
     except Exception as e:  # noqa: BLE001 - one line for the user, never a traceback
