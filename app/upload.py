@@ -45,6 +45,7 @@ class UploadAnalysis:
     analysed_s: float = 0.0  # of the audio that was analysed
     truncated: bool = False  # only the first MAX_SECONDS were analysed
     samples: np.ndarray | None = None  # (n,) decoded mono audio at 22 kHz, for the spectrogram
+    embedding: np.ndarray | None = None  # the model's embedding: similar sounds, before keeping
 
     @property
     def ok(self) -> bool:
@@ -112,6 +113,7 @@ def analyse_upload(tagger: Tagger, upload: UploadLike) -> UploadAnalysis:
     out.duration_s, out.analysed_s, out.truncated = (result.duration_s, result.analysed_s,
                                                      result.truncated)
     out.samples = result.audio.samples if result.audio is not None else None
+    out.embedding = result.embedding
     return out
 
 
@@ -165,4 +167,5 @@ def keep_upload(store: TagStore, a: UploadAnalysis, data: bytes, audio_dir: Path
         tmp.replace(dest)
     info = SoundInfo(source="upload", name=a.name, audio_path=str(dest), content_hash=a.sha256,
                      duration_s=a.duration_s, patch_start=a.patch_start, analysed_s=a.analysed_s)
-    return store.add_sound(info, predictions=a.tags[:STORED_TOP_K], model=model_label)
+    return store.add_sound(info, predictions=a.tags[:STORED_TOP_K], model=model_label,
+                           embedding=a.embedding)

@@ -79,7 +79,7 @@ def store_result(store, result: TagResult, model: str) -> int:
     info = SoundInfo(source="folder", name=path.name, audio_path=str(path),
                      content_hash=file_hash(path), duration_s=result.duration_s,
                      patch_start=result.patch_start, analysed_s=result.analysed_s)
-    return store.add_sound(info, result.tags, model)[0]
+    return store.add_sound(info, result.tags, model, result.embedding)[0]
 
 
 def emit(result: TagResult, model: str, as_json: bool, sound_id: int | None = None) -> None:
