@@ -30,9 +30,12 @@ class NeighbourTags:
     sounds: int  # reviewed neighbours asked
     tags: list[tuple[str, float]]  # (tag, share of the neighbours' similarity), highest first
 
-    def line(self) -> str:
+    def heading(self) -> str:
         noun = "sound" if self.sounds == 1 else "sounds"
-        return f"from {self.sounds} similar {noun} you reviewed: " + ", ".join(t for t, _ in self.tags)
+        return f"From {self.sounds} similar {noun} you reviewed"
+
+    def line(self) -> str:
+        return f"{self.heading()}: " + ", ".join(t for t, _ in self.tags)
 
 
 def reviewed_mask(store: TagStore, index: EmbeddingIndex) -> np.ndarray:

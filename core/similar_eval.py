@@ -1,0 +1,154 @@
+"""Measure similar sounds and suspects on a pool of clips whose tags are known (a corpus
+manifest: one JSON object per clip with `package`, `path` and `tags`, the audio under
+ROOT/<package>/<path>, as build/recorded/test.jsonl and the unpacked Debian packages).
+
+1. The pool is tagged into a store (predictions and embeddings, as `tag --db` does).
+2. Neighbours: for each sound, does its nearest other sound share at least one of its derived
+   tags? Also with neighbours from the same folder left out (sibling files of one recording
+   session, e.g. `footstep.1.ogg` and `footstep.2.ogg`, are the easy case).
+3. Planted errors: every sound is reviewed with its derived tags as final tags; then a seeded
+   share of the (sound, tag) labels is flipped (the tag removed and a wrong tag from the pool's
+   tags added), and `suspects` ranks the sounds: precision and recall of the flipped sounds
+   among its top 10 %.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.similar import EmbeddingIndex
+from core.store import LabelRequest, SoundInfo, TagStore, file_hash
+from core.suspects import suspects
+from core.tagger import Tagger
+
+TOP_K = 20  # predictions stored per sound, as the feed stores
+FLIP_SHARE = 0.05  # share of the final (sound, tag) labels flipped
+TOP_SHARE = 0.10  # share of the ranked sounds counted as "found"
+
+
+@dataclass(frozen=True)
+class Clip:
+    path: Path  # the audio file
+    folder: str  # package and folder: sibling files share it
+    tags: tuple[str, ...]  # derived tags (the corpus's labels)
+
+
+def read_manifest(manifest: Path, root: Path) -> list[Clip]:
+    clips = []
+    for line in Path(manifest).read_text().splitlines():
+        if line.strip():
+            d = json.loads(line)
+            path = Path(root) / d["package"] / d["path"]
+            clips.append(Clip(path, f"{d['package']}/{Path(d['path']).parent}", tuple(d["tags"])))
+    return clips
+
+
+def tag_pool(store: TagStore, tagger: Tagger, clips: list[Clip],
+             log: Callable[[str], None] = print) -> dict[int, Clip]:
+    """Tag and store every clip whose file is present: store id -> clip (the first of copies)."""
+    present = [c for c in clips if c.path.is_file()]
+    if len(present) < len(clips):
+        log(f"{len(clips) - len(present)} of {len(clips)} clips are not under the root; left out")
+    by_id: dict[int, Clip] = {}
+    for start in range(0, len(present), 32):
+        batch = present[start:start + 32]
+        results = list(tagger.tag_files([c.path for c in batch], top_k=TOP_K))
+        ok = [(c, r) for c, r in zip(batch, results, strict=True) if r.ok]
+        items = [(SoundInfo("folder", c.path.name, str(c.path.resolve()), file_hash(c.path),
+                            r.duration_s, patch_start=r.patch_start, analysed_s=r.analysed_s),
+                  r.tags, tagger.model_label) for c, r in ok]
+        stored = store.add_sounds(items, [r.embedding for _, r in ok])
+        for (c, _), (sid, _) in zip(ok, stored, strict=True):
+            by_id.setdefault(sid, c)
+        log(f"tagged {start + len(batch)} of {len(present)}")
+    return by_id
+
+
+def neighbour_figures(index: EmbeddingIndex, pool: dict[int, Clip]) -> dict:
+    """Share of sounds whose nearest neighbour shares a derived tag (all; other folders only)."""
+    shares, other = [], []
+    for sid, clip in pool.items():
+        vector = index.vector(sid)
+        if vector is None:
+            continue
+        shared = lambda found: bool(found and set(pool[found[0][0]].tags) & set(clip.tags))  # noqa: E731
+        shares.append(shared(index.search(vector, 1, [sid])))
+        siblings = [i for i, c in pool.items() if c.folder == clip.folder]
+        other.append(shared(index.search(vector, 1, siblings)))
+    return {"queries": len(shares), "nearest_shares_tag": float(np.mean(shares)),
+            "nearest_other_folder_shares_tag": float(np.mean(other))}
+
+
+def review_as_truth(store: TagStore, pool: dict[int, Clip], threshold: float = 0.5) -> None:
+    """Make each sound's final tags exactly its derived tags (a curator's review)."""
+    rows = {r.id: r for r in store.rows_for(list(pool), threshold)}
+    store.label_many([LabelRequest(sid, add=[t for t in clip.tags if t not in rows[sid].final],
+                                   remove=[t for t in rows[sid].final if t not in clip.tags],
+                                   confirm=[t for t in clip.tags if t in rows[sid].final],
+                                   user="truth") for sid, clip in pool.items()])
+
+
+def plant_errors(store: TagStore, pool: dict[int, Clip], share: float = FLIP_SHARE,
+                 seed: int = 0) -> dict[int, tuple[str, str]]:
+    """Flip `share` of the (sound, tag) labels: sound id -> (tag removed, wrong tag added)."""
+    rng = random.Random(seed)
+    pairs = [(sid, t) for sid, c in sorted(pool.items()) for t in c.tags]
+    chosen = rng.sample(pairs, max(1, round(share * len(pairs))))
+    every_tag = sorted({t for c in pool.values() for t in c.tags})
+    flipped: dict[int, tuple[str, str]] = {}
+    for sid, tag in chosen:
+        if sid in flipped:
+            continue  # one flip per sound: a second would count once anyway
+        wrong = rng.choice([t for t in every_tag if t not in pool[sid].tags])
+        flipped[sid] = (tag, wrong)
+    store.label_many([LabelRequest(sid, add=[wrong], remove=[tag], user="planted")
+                      for sid, (tag, wrong) in flipped.items()])
+    return flipped
+
+
+def suspect_figures(store: TagStore, flipped: dict[int, tuple[str, str]], labels: int,
+                    top_share: float = TOP_SHARE) -> dict:
+    ranked = suspects(store)
+    top = ranked[:max(1, round(top_share * len(ranked)))]
+    found = [s for s in top if s.sound_id in flipped]
+    named = [s for s in found if {t for t, _, _ in s.issues} & set(flipped[s.sound_id])]
+    return {"labels": labels, "flipped_sounds": len(flipped), "judged": len(ranked),
+            "top": len(top), "found": len(found), "precision": len(found) / len(top),
+            "recall": len(found) / max(1, len(flipped)),
+            "flipped_tag_named": len(named) / max(1, len(found))}
+
+
+def evaluate_pool(store: TagStore, tagger: Tagger, clips: list[Clip], seed: int = 0,
+                  log: Callable[[str], None] = print) -> dict:
+    pool = tag_pool(store, tagger, clips, log)
+    index = EmbeddingIndex.from_store(store, tagger.model_label)
+    out = {"model": tagger.model_label, "clips": len(clips), "sounds": len(pool),
+           "neighbours": neighbour_figures(index, pool)}
+    review_as_truth(store, pool)
+    flipped = plant_errors(store, pool, FLIP_SHARE, seed)
+    out["planted"] = suspect_figures(store, flipped, sum(len(c.tags) for c in pool.values()))
+    out["settings"] = {"flip_share": FLIP_SHARE, "top_share": TOP_SHARE, "seed": seed}
+    return out
+
+
+def summary_lines(r: dict) -> list[str]:
+    n, p = r["neighbours"], r["planted"]
+    return [f"pool: {r['sounds']} sounds of {r['clips']} clips, tagged by {r['model']}",
+            f"nearest neighbour shares a derived tag: {n['nearest_shares_tag']:.3f} of "
+            f"{n['queries']} queries (target >= 0.70); from another folder only: "
+            f"{n['nearest_other_folder_shares_tag']:.3f}",
+            f"planted errors: {p['flipped_sounds']} sounds with a flipped tag "
+            f"({r['settings']['flip_share']:.0%} of {p['labels']} labels); top "
+            f"{r['settings']['top_share']:.0%} of suspects ({p['top']} of {p['judged']}): "
+            f"precision {p['precision']:.3f}, recall {p['recall']:.3f} (target >= 0.5); "
+            f"the flipped tag named for {p['flipped_tag_named']:.3f} of those found"]
+
+
+def to_json(r: dict) -> str:
+    return json.dumps(r, indent=2, default=lambda o: asdict(o))
