@@ -77,12 +77,15 @@ def neighbour_figures(index: EmbeddingIndex, pool: dict[int, Clip]) -> dict:
         vector = index.vector(sid)
         if vector is None:
             continue
-        shared = lambda found: bool(found and set(pool[found[0][0]].tags) & set(clip.tags))  # noqa: E731
-        shares.append(shared(index.search(vector, 1, [sid])))
+        shares.append(_shares_tag(index.search(vector, 1, [sid]), pool, clip))
         siblings = [i for i, c in pool.items() if c.folder == clip.folder]
-        other.append(shared(index.search(vector, 1, siblings)))
+        other.append(_shares_tag(index.search(vector, 1, siblings), pool, clip))
     return {"queries": len(shares), "nearest_shares_tag": float(np.mean(shares)),
             "nearest_other_folder_shares_tag": float(np.mean(other))}
+
+
+def _shares_tag(found: list[tuple[int, float]], pool: dict[int, Clip], clip: Clip) -> bool:
+    return bool(found and set(pool[found[0][0]].tags) & set(clip.tags))
 
 
 def review_as_truth(store: TagStore, pool: dict[int, Clip], threshold: float = 0.5) -> None:
