@@ -100,6 +100,10 @@ def test_an_upload_shows_similar_sounds_before_it_is_kept(demo_store):
     open_panel(at, f"upload_{sha[:16]}")
     assert plain(at).count("· similarity ") == 5
     assert store.find_sound(sha) is None  # looking stored nothing
+    at.button(key=f"upload_{sha[:16]}_keep").click()
+    at.run()
+    kept = store.find_sound(sha)
+    assert kept is not None and store.embedding(kept.id, store.labels(kept.id).model) is not None
 
 
 def test_the_training_page_shows_the_neighbour_figure(demo_store):

@@ -210,3 +210,36 @@ def test_suspects_judge_unreviewed_sounds_by_their_uploaders_tags(tmp_path):
     ranked = suspects(store)
     assert [s.sound_id for s in ranked] == [2, 1]  # c has no given tags: not judged
     assert ranked[0].labels_from == "uploader" and ranked[0].labels == ("dog",)
+
+
+def test_the_bench_section_searches_a_synthetic_store(tmp_path):
+    from core.bench.similar import search_figures
+
+    figures = search_figures(tmp_path, 2_500, 16, 3)
+    assert figures["sounds"] == 2_500 and figures["index_mb"] > 0
+    assert figures["search"]["runs"] == 3 and figures["query_with_rows"]["runs"] == 5
+    ids, matrix = TagStore(tmp_path / "similar.duckdb").embedding_matrix("bench@0")
+    assert matrix.shape == (2_500, 16) and (matrix >= 0).all()
+
+
+def test_the_feed_and_retag_store_embeddings_with_their_predictions(tmp_path, tagger):
+    import shutil
+
+    from core.feed import ingest_folder
+    from core.retag import retag
+
+    folder = tmp_path / "sounds"
+    folder.mkdir()
+    for name in SOURCES[:3]:
+        shutil.copy(DEMO / name, folder / name)
+    store = TagStore(tmp_path / "tags.duckdb")
+    assert ingest_folder(folder, store, tagger).new == 3
+    assert store.embedding_counts() == {tagger.model_label: 3}
+    other = Tagger(DEFAULT_MODEL_DIR, "cpu")
+    other.loaded.info.version = "retrained"  # another model label, same weights
+    assert retag(store, other).tagged == 3
+    assert store.embedding_counts() == {tagger.model_label: 3, other.model_label: 3}
+    for sid in (1, 2, 3):
+        assert store.labels(sid).model == other.model_label
+        assert np.allclose(store.embedding(sid, other.model_label),
+                           store.embedding(sid, tagger.model_label))
