@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 
 import streamlit as st
 
+from app.settings import resolve_settings
+from app.similar_panel import current_index
 from core.store import LabelRequest, SoundQuery, StoreError, TagStore
 from core.suspects import suspect_order
 
@@ -44,7 +46,8 @@ def queue_ids(store: TagStore, query: SoundQuery) -> list[int]:
     if held is None or held[0] != key:
         ids = store.list_ids(replace(query, limit=None, offset=0))
         if query.sort == "suspect":
-            ids = suspect_order(store, ids, query.threshold)
+            index = current_index(store, resolve_settings().model_dir)
+            ids = suspect_order(store, ids, query.threshold, index)
         st.session_state[QUEUE] = held = (key, ids)
     return held[1]
 

@@ -5,13 +5,16 @@ its uploader's tags mapped onto the vocabulary (core.store.training_labels, mode
 sound with neither is not judged. The scores are the stored predictions of the model that
 tagged it last: out of sample for every store sound, since no model is trained on the store
 before `improve` (and `improve` holds its sounds out by hash). Tags outside the top-K stored
-predictions score 0, i.e. below every stored one.
+predictions score 0, i.e. below every stored one. When the store holds the model's embeddings,
+each score is mixed half and half with the share of the sound's 10 nearest other judged sounds
+whose given labels carry the tag (leave-one-out, so still out of sample): on the planted-error
+pools this found more of the errors than the model alone (README, "Likely-wrong labels").
 
-The ranking is cleanlab's multi-label label-quality score (Apache-2.0; see the README): per tag
-a one-vs-rest "self-confidence" (the model's probability of the given yes/no), aggregated per
-sound with its default exponential moving average, lowest (most suspect) first. The tags behind
-a low score are named: a given tag the model doubts ("wrong?") or a tag the model is sure of
-that was not given ("missing?").
+The ranking is cleanlab's multi-label label quality (Apache-2.0; see the README): per tag a
+one-vs-rest "self-confidence" (the probability of the given yes/no), aggregated per sound by its
+exponential moving average with alpha 1, i.e. the worst tag's (cleanlab's default alpha 0.8 found
+fewer planted errors), lowest (most suspect) first. The tags behind a low score are named: a
+given tag the scores doubt ("wrong?") or a tag they are sure of that was not given ("missing?").
 """
 
 from __future__ import annotations
@@ -20,12 +23,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.neighbour_tags import tag_shares
+from core.similar import EmbeddingIndex
 from core.store import TagStore
 from core.store.training_labels import training_labels
 from core.vocabulary import load_vocabulary
 
 DOUBT = 0.5  # a tag's own quality under this (the model leans the other way) is named
 MAX_NAMED = 3  # tags named per suspect
+NEIGHBOURS = 10  # judged neighbours whose labels are mixed into the scores
+NEIGHBOUR_WEIGHT = 0.5  # their share's weight against the model's score
+AGGREGATOR = {"method": "exponential_moving_average", "alpha": 1.0}  # the worst tag's quality
 
 
 @dataclass(frozen=True)
@@ -57,8 +65,10 @@ def given_labels(store: TagStore, threshold: float = 0.5):
     return out
 
 
-def suspects(store: TagStore, threshold: float = 0.5) -> list[Suspect]:
-    """Every judged sound, most likely mislabeled first (ties: lower id first)."""
+def suspects(store: TagStore, threshold: float = 0.5,
+             index: EmbeddingIndex | None = None) -> list[Suspect]:
+    """Every judged sound, most likely mislabeled first (ties: lower id first); `index` (the
+    model's embeddings) mixes the nearest judged sounds' labels into the scores."""
     from cleanlab.multilabel_classification.rank import (
         get_label_quality_scores,
         get_label_quality_scores_per_class,
@@ -75,13 +85,33 @@ def suspects(store: TagStore, threshold: float = 0.5) -> list[Suspect]:
         for tag, score in row.predicted:
             if tag in col:
                 probs[r, col[tag]] = min(max(score, 0.0), 1.0)
+    if index is not None and len(index):
+        probs = _mix_neighbours(probs, items, col, index)
     labels = [[col[t] for t in given] for _, given, _ in items]
-    quality = get_label_quality_scores(labels, probs)
+    quality = get_label_quality_scores(labels, probs, aggregator_kwargs=AGGREGATOR)
     per_tag = get_label_quality_scores_per_class(labels, probs)  # (sounds, tags)
     out = [Suspect(row.id, row.name, float(q), origin, given,
                    _issues(per_tag[r], probs[r], set(given), tags))
            for r, ((row, given, origin), q) in enumerate(zip(items, quality, strict=True))]
     return sorted(out, key=lambda s: (s.quality, s.sound_id))
+
+
+def _mix_neighbours(probs: np.ndarray, items: list, col: dict[str, int],
+                    index: EmbeddingIndex) -> np.ndarray:
+    """Each row mixed with its nearest other judged sounds' label shares (rows of sounds
+    without an embedding keep the model's scores)."""
+    given = {row.id: list(tags) for row, tags, _ in items}
+    judged = np.array([int(i) in given for i in index.ids], bool)
+    mixed = probs.copy()
+    for r, (row, _, _) in enumerate(items):
+        vector = index.vector(row.id)
+        if vector is None:
+            continue
+        near = np.zeros(probs.shape[1])
+        for tag, share in tag_shares(index.search(vector, NEIGHBOURS, [row.id], judged), given):
+            near[col[tag]] = share
+        mixed[r] = (1 - NEIGHBOUR_WEIGHT) * probs[r] + NEIGHBOUR_WEIGHT * near
+    return mixed
 
 
 def _issues(per_tag: np.ndarray, probs: np.ndarray, given: set[str],
@@ -91,9 +121,10 @@ def _issues(per_tag: np.ndarray, probs: np.ndarray, given: set[str],
                  for c in worst)
 
 
-def suspect_order(store: TagStore, ids: list[int], threshold: float = 0.5) -> list[int]:
+def suspect_order(store: TagStore, ids: list[int], threshold: float = 0.5,
+                  index: EmbeddingIndex | None = None) -> list[int]:
     """`ids` with the most likely mislabeled first; sounds that are not judged (no given
     labels, no predictions) keep their order after them."""
-    rank = {s.sound_id: r for r, s in enumerate(suspects(store, threshold))}
+    rank = {s.sound_id: r for r, s in enumerate(suspects(store, threshold, index))}
     judged = sorted((i for i in ids if i in rank), key=rank.__getitem__)
     return judged + [i for i in ids if i not in rank]

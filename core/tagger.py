@@ -106,6 +106,16 @@ class Tagger:
             if batch:
                 yield from self._results(batch, top_k)
 
+    def tag_patches(self, patches: np.ndarray | torch.Tensor, top_k: int | None = 10) -> list[TagResult]:
+        """Scaled (batch, n_mels, n_frames) patches, as a COALA file holds them: results
+        without audio (path None)."""
+        patches = torch.as_tensor(np.asarray(patches, np.float32))
+        results = []
+        for start in range(0, len(patches), BATCH_SIZE):
+            chunk = patches[start:start + BATCH_SIZE]
+            results += self._results([_Prepared(None, _NO_AUDIO, p) for p in chunk], top_k)
+        return results
+
     def _prepare(self, path: str) -> _Prepared:
         try:
             return self._prepare_audio(path, load_audio(path))
@@ -147,6 +157,9 @@ class Tagger:
                                      audio.analysed_s, audio.truncated, audio=audio,
                                      embedding=vector))
         return results
+
+
+_NO_AUDIO = DecodedAudio(np.zeros(0, np.float32), 0, 1, 0.0, False)  # a patch given as it is
 
 
 @dataclass

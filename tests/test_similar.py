@@ -243,3 +243,28 @@ def test_the_feed_and_retag_store_embeddings_with_their_predictions(tmp_path, ta
         assert store.labels(sid).model == other.model_label
         assert np.allclose(store.embedding(sid, other.model_label),
                            store.embedding(sid, tagger.model_label))
+
+
+def test_neighbours_labels_find_an_error_the_model_cannot_see(tmp_path):
+    """The model is unsure of every tag on one sound (all scores 0.3) and misses the right tag
+    of four others (0.1); the first sound's embedding sits among sounds labelled 'dog', yet it
+    was labelled 'piano': the neighbours put it first, the model alone behind the four."""
+    store = TagStore(tmp_path / "tags.duckdb")
+    rng = np.random.default_rng(0)
+    items, vectors = [], []
+    for i in range(30):
+        tag = ("dog", "piano", "rain")[i % 3]
+        flat = i == 0  # the sound the model cannot judge
+        right = 0.1 if 1 <= i <= 4 else 0.8
+        preds = [(t, 0.3 if flat else (right if t == tag else 0.2)) for t in ("dog", "piano", "rain")]
+        items.append((SoundInfo("upload", f"s{i}", None, f"h{i}", 1.0), preds, "m@1"))
+        vectors.append(np.eye(3, dtype=np.float32)[i % 3] + 0.05 * rng.random(3, np.float32))
+    ids = [sid for sid, _ in store.add_sounds(items, vectors)]
+    store.label_many([LabelRequest(sid, add=["piano" if i == 0 else ("dog", "piano", "rain")[i % 3]],
+                                   user="ana") for i, sid in enumerate(ids)])
+    index = EmbeddingIndex.from_store(store, "m@1")
+    with_neighbours = suspects(store, index=index)
+    assert with_neighbours[0].sound_id == ids[0]
+    assert ("dog", "missing?") in {(t, k) for t, k, _ in with_neighbours[0].issues}
+    model_only = [s.sound_id for s in suspects(store)]
+    assert model_only.index(ids[0]) == 4  # alone, the model ranks it behind the four it misses

@@ -18,8 +18,11 @@ def register(sub) -> None:
     p = sub.add_parser("similar-eval", help="similar sounds and suspects measured on a labelled pool")
     p.add_argument("--manifest", default=DEFAULT_MANIFEST,
                    help=f"clips with package, path and tags, one JSON per line (default {DEFAULT_MANIFEST})")
-    p.add_argument("--root", required=True,
+    p.add_argument("--root", default=None,
                    help="folder holding <package>/<path> of each clip (the unpacked packages)")
+    p.add_argument("--h5", default=None, metavar="FILE",
+                   help="instead of --manifest and --root: a COALA-layout HDF5 file (patches and "
+                        "labels), e.g. build/corpus/holdout.h5")
     p.add_argument("--db", default=None, metavar="FILE",
                    help="a new store to build and keep (default: a temporary one); must not exist")
     p.add_argument("--seed", type=int, default=0, help="seed of the planted errors (default 0)")
@@ -34,8 +37,12 @@ def run(args) -> int:
 
     if args.db and Path(args.db).exists():
         return fail(f"{args.db} exists: the evaluation plants label errors, so it builds a new store")
+    if not (args.h5 or args.root):
+        return fail("give --root (the folder of the manifest's packages) or --h5 FILE")
     try:
-        clips = read_manifest(Path(args.manifest), Path(args.root))
+        clips = Path(args.h5) if args.h5 else read_manifest(Path(args.manifest), Path(args.root))
+        if args.h5 and not clips.is_file():
+            return fail(f"no such file: {args.h5}")
         tagger = Tagger(model_dir(args), args.device)
     except (ModelNotFoundError, ValueError, OSError, KeyError) as e:
         return fail(f"{args.manifest}: {e}" if isinstance(e, KeyError) else str(e))

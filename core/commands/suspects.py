@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from core.commands.common import fail
+from core.commands.common import fail, model_dir
+from core.modeldir import ModelNotFoundError
 from core.store import StoreError
 from core.store.cli import add_db_option, open_store
 
@@ -18,6 +19,9 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true",
                    help="one JSON object per sound, most suspect first: sound_id, name, quality, "
                         "labels_from, labels, issues")
+    p.add_argument("--model", default=None,
+                   help="whose embeddings find the neighbours mixed into the scores (default: "
+                        "the active model's, else those covering the most sounds)")
     add_db_option(p)
     p.set_defaults(run=run)
 
@@ -28,8 +32,9 @@ def run(args) -> int:
     if args.top < 0:
         return fail("--top must be 0 (all) or more")
     try:
-        found = suspects(open_store(args), args.threshold)
-    except (StoreError, ValueError) as e:
+        store = open_store(args)
+        found = suspects(store, args.threshold, _index(store, args))
+    except (StoreError, ValueError, ModelNotFoundError) as e:
         return fail(str(e))
     shown = found[:args.top] if args.top else found
     if args.json:
@@ -42,3 +47,22 @@ def run(args) -> int:
         print(f"{s.quality:.3f}  sound {s.sound_id}  {s.name}  [{', '.join(s.labels)}, "
               f"{s.labels_from}]  {issues or '-'}")
     return 0
+
+
+def _index(store, args):
+    """The embeddings of the active (or --model) model, else of the model covering the most
+    sounds; None when the store holds none."""
+    from core.modeldir import read_model_info
+    from core.similar import EmbeddingIndex, embedding_model
+
+    counts = store.embedding_counts()
+    if not counts:
+        return None
+    try:
+        label = read_model_info(model_dir(args)).label
+    except ModelNotFoundError:
+        if args.model:
+            raise
+        label = ""
+    model = embedding_model(store, label)
+    return EmbeddingIndex.from_store(store, model) if counts.get(model) else None
