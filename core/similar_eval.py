@@ -8,7 +8,10 @@ COALA-layout HDF5 file (its scaled patches and labels, e.g. build/corpus/holdout
 2. Neighbours: for each sound, does its nearest other sound share at least one of its derived
    tags? Also with neighbours from the same folder left out (sibling files of one recording
    session, e.g. `footstep.1.ogg` and `footstep.2.ogg`, are the easy case).
-3. Planted errors: every sound is reviewed with its derived tags as final tags; then a seeded
+3. Tags from neighbours: every sound is reviewed with its derived tags, and the top-5 hit rate
+   of the model, of the neighbours' tags and of both is measured on a held-out fifth
+   (core.neighbour_tags.evaluate, as the training page shows it).
+4. Planted errors: every sound is reviewed with its derived tags as final tags; then a seeded
    share of the (sound, tag) labels is flipped (the tag removed and a wrong tag from the pool's
    tags added), and `suspects` ranks the sounds: precision and recall of the flipped sounds
    among its top 10 %.
@@ -25,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from core.dataset import read_coala
+from core.neighbour_tags import evaluate as evaluate_neighbours
 from core.similar import EmbeddingIndex
 from core.store import LabelRequest, SoundInfo, TagStore, file_hash
 from core.suspects import suspects
@@ -160,6 +164,7 @@ def evaluate_pool(store: TagStore, tagger: Tagger, clips: list[Clip] | Path, see
     out = {"model": tagger.model_label, "source": source, "clips": n_clips, "sounds": len(pool),
            "neighbours": neighbour_figures(index, pool)}
     review_as_truth(store, pool)
+    out["neighbour_tags"] = asdict(evaluate_neighbours(store, index))
     flipped = plant_errors(store, pool, FLIP_SHARE, seed)
     out["planted"] = suspect_figures(store, flipped, sum(len(c.tags) for c in pool.values()), index)
     out["settings"] = {"flip_share": FLIP_SHARE, "top_share": TOP_SHARE, "seed": seed}
@@ -172,6 +177,10 @@ def summary_lines(r: dict) -> list[str]:
              f"nearest neighbour shares a derived tag: {n['nearest_shares_tag']:.3f} of "
              f"{n['queries']} queries (target >= 0.70); from another folder only: "
              f"{n['nearest_other_folder_shares_tag']:.3f}",
+             f"tags from neighbours, {r['neighbour_tags']['heldout']} held-out reviewed sounds: "
+             f"top-5 hit rate model {r['neighbour_tags']['model_hit_rate']:.3f}, neighbours "
+             f"{r['neighbour_tags']['neighbour_hit_rate']:.3f}, model + neighbours "
+             f"{r['neighbour_tags']['blended_hit_rate']:.3f}",
              f"planted errors: {p['flipped_sounds']} sounds with a flipped tag "
              f"({r['settings']['flip_share']:.0%} of {p['labels']} labels)"]
     for key, what in (("with_neighbours", "suspects"), ("model_only", "model scores alone")):
