@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.neighbour_tags import tag_shares
 from core.similar import EmbeddingIndex
 from core.store import TagStore
 from core.store.training_labels import training_labels
@@ -33,6 +32,7 @@ DOUBT = 0.5  # a tag's own quality under this (the model leans the other way) is
 MAX_NAMED = 3  # tags named per suspect
 NEIGHBOURS = 10  # judged neighbours whose labels are mixed into the scores
 NEIGHBOUR_WEIGHT = 0.5  # their share's weight against the model's score
+BLOCK = 1024  # sounds whose neighbours are found per matrix product
 AGGREGATOR = {"method": "exponential_moving_average", "alpha": 1.0}  # the worst tag's quality
 
 
@@ -98,19 +98,30 @@ def suspects(store: TagStore, threshold: float = 0.5,
 
 def _mix_neighbours(probs: np.ndarray, items: list, col: dict[str, int],
                     index: EmbeddingIndex) -> np.ndarray:
-    """Each row mixed with its nearest other judged sounds' label shares (rows of sounds
-    without an embedding keep the model's scores)."""
-    given = {row.id: list(tags) for row, tags, _ in items}
-    judged = np.array([int(i) in given for i in index.ids], bool)
+    """Each row mixed with the label shares of its nearest other judged sounds, weighted by
+    similarity (core.neighbour_tags.tag_shares, in blocks of matrix products); rows of sounds
+    without an embedding keep the model's scores."""
+    rows = [(r, index.vector(row.id)) for r, (row, _, _) in enumerate(items)]
+    rows = [(r, v) for r, v in rows if v is not None]
+    if len(rows) < 2:
+        return probs
+    at = np.array([r for r, _ in rows])
+    unit = np.stack([v for _, v in rows])  # (m, size), unit length
+    given = np.zeros((len(rows), probs.shape[1]), np.float32)  # (m, tags) multi-hot
+    for n, r in enumerate(at):
+        given[n, [col[t] for t in items[r][1]]] = 1.0
+    k = min(NEIGHBOURS, len(rows) - 1)
     mixed = probs.copy()
-    for r, (row, _, _) in enumerate(items):
-        vector = index.vector(row.id)
-        if vector is None:
-            continue
-        near = np.zeros(probs.shape[1])
-        for tag, share in tag_shares(index.search(vector, NEIGHBOURS, [row.id], judged), given):
-            near[col[tag]] = share
-        mixed[r] = (1 - NEIGHBOUR_WEIGHT) * probs[r] + NEIGHBOUR_WEIGHT * near
+    for start in range(0, len(rows), BLOCK):
+        sims = unit[start:start + BLOCK] @ unit.T  # (block, m)
+        sims[np.arange(len(sims)), np.arange(start, start + len(sims))] = -np.inf  # not itself
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]  # (block, k)
+        weights = np.maximum(np.take_along_axis(sims, top, axis=1), 0.0)
+        total = weights.sum(axis=1, keepdims=True)
+        weights = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
+        near = np.einsum("bk,bkt->bt", weights, given[top])  # (block, tags)
+        rows_here = at[start:start + BLOCK]
+        mixed[rows_here] = (1 - NEIGHBOUR_WEIGHT) * probs[rows_here] + NEIGHBOUR_WEIGHT * near
     return mixed
 
 

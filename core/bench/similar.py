@@ -59,6 +59,24 @@ def search_figures(work: Path, n: int, size: int, queries: int) -> dict:
             "query_with_rows": full.to_dict()}
 
 
+def suspects_time(work: Path, n: int) -> dict:
+    """`suspects` (what the feed's "Likely mislabeled first" sort runs) over the store bench's
+    synthetic sounds (10 predictions each, corrections on some) with random embeddings."""
+    from core.store.bench import BenchConfig, _corrections, _sounds
+    from core.suspects import suspects
+
+    cfg = BenchConfig(n_sounds=n, n_corrections=n)
+    items = _sounds(cfg)
+    rng = np.random.default_rng(2)
+    store = TagStore(work / "suspects.duckdb")
+    vectors = np.maximum(rng.standard_normal((n, 512), np.float32) - 1.0, 0.0)
+    ids = [sid for sid, _ in store.add_sounds(items, list(vectors))]
+    store.label_many(_corrections(cfg, ids))
+    start = time.perf_counter()
+    judged = len(suspects(store, index=EmbeddingIndex.from_store(store, items[0][2])))
+    return {"sounds": n, "judged": judged, "seconds": round(time.perf_counter() - start, 2)}
+
+
 def tagging_overhead(model_dir: Path, work: Path, n_files: int, rounds: int) -> dict:
     """Folder tagging with and without embeddings in alternating rounds (best round each), and
     the model step alone on one batch of patches."""
@@ -88,6 +106,8 @@ def run_similar(quick: bool, log=print) -> dict:
         size = Tagger(model_dir, "cpu").loaded.info.embedding.size
         log(f"8. similar: {n:,} synthetic stored embeddings of {size} floats, exact search")
         out = {"search": search_figures(work, n, size, 20 if quick else 50)}
+        log("8. suspects over 10,000 synthetic sounds (the feed's 'Likely mislabeled first')")
+        out["suspects"] = suspects_time(work, 2_000 if quick else 10_000)
         log(f"8. embedding overhead on tagging ({note}), with and without in turns")
         out["overhead"] = tagging_overhead(model_dir, work, 30 if quick else 100, 3 if quick else 5)
     return out
@@ -101,4 +121,6 @@ def summary_lines(s: dict) -> list[str]:
             f"{q['index_mb']} MB | target <= 200 ms",
             f"8 embeddings in tagging     {o['files']} files {o['with_s']} s with, "
             f"{o['without_s']} s without (best of {o['rounds']}) | x{o['ratio']} "
-            f"(medians x{o['median_ratio']}; model step x{o['model_step_ratio']}) | target <= x1.05"]
+            f"(medians x{o['median_ratio']}; model step x{o['model_step_ratio']}) | target <= x1.05",
+            f"8 suspects over {s['suspects']['sounds']:,} sounds  {s['suspects']['seconds']} s "
+            f"({s['suspects']['judged']:,} judged; embeddings' neighbours mixed in)"]
