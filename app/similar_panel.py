@@ -3,8 +3,9 @@ stored sounds with players, final tags and similarity, and the tags the nearest 
 agree on (core.neighbour_tags) as chips. A chip adds its tag only when a person clicks it.
 
 The panel is an expander that tracks its state: nothing is searched until it is opened, so a
-page of closed cards costs no query. One model's embeddings are loaded once per server process
-(st.cache_resource) and again when the store holds more of them.
+page of closed cards costs no query. A sound stored before embeddings were kept gets its own
+when its panel is first opened (the model hears its audio again). One model's embeddings are
+loaded once per server process (st.cache_resource) and again when the store holds more of them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from app.resources import get_tagger
 from app.text import escape_markdown
+from core.embed import ensure_embedding
 from core.modeldir import ModelNotFoundError, read_model_info
 from core.neighbour_tags import neighbour_tags
 from core.similar import EmbeddingIndex, embedding_model, neighbours
@@ -60,6 +63,8 @@ def _panel(store: TagStore, model_dir: Path, key: str, sound_id: int | None,
     index = current_index(store, model_dir)
     if index is not None and vector is None and sound_id is not None:
         vector = index.vector(sound_id)
+        if vector is None:
+            vector = _computed(store, model_dir, index, sound_id)
     if index is None or vector is None or len(vector) != index.unit.shape[1]:
         st.caption("No embedding to compare yet: `python -m core embed` gives every stored "
                    "sound one (sounds tagged from now on get one as they are stored).")
@@ -78,6 +83,15 @@ def _panel(store: TagStore, model_dir: Path, key: str, sound_id: int | None,
         if n.audio_path and Path(n.audio_path).is_file():
             st.audio(n.audio_path)
         st.caption("final tags: " + (escape_markdown(", ".join(n.tags)) or "none"))
+
+
+def _computed(store: TagStore, model_dir: Path, index: EmbeddingIndex,
+              sound_id: int) -> np.ndarray | None:
+    """A sound stored without an embedding (before they were kept): computed now and stored."""
+    tagger, _ = get_tagger(model_dir)
+    if tagger is None or tagger.model_label != index.model:
+        return None
+    return ensure_embedding(store, tagger, sound_id)
 
 
 def _neighbour_chips(store: TagStore, key: str, sound_id: int | None, offered) -> None:

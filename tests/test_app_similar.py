@@ -131,3 +131,18 @@ def test_no_embeddings_yet_says_how_to_add_them(monkeypatch, tmp_path):
     (sid,) = add_real_sounds(Path(db), tmp_path / "audio", 1)
     at = open_panel(open_page("feed"), f"feed_{sid}")
     assert "python -m core embed" in plain(at)
+
+
+def test_a_sound_stored_without_an_embedding_gets_one_when_its_panel_opens(demo_store, tagged):
+    store, ids = demo_store
+    model, results = tagged
+    old = results[0]
+    from core.store import SoundInfo, file_hash
+
+    other = DEMO[12]  # stored as before embeddings were kept: predictions only
+    sid, _ = store.add_sound(SoundInfo("folder", other.name, str(other), file_hash(other), 1.0),
+                             old.tags, model)
+    assert store.embedding(sid, model) is None
+    at = open_panel(open_page("feed"), f"feed_{sid}")
+    assert plain(at).count("· similarity ") == 5
+    assert store.embedding(sid, model) is not None

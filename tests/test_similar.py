@@ -268,3 +268,38 @@ def test_neighbours_labels_find_an_error_the_model_cannot_see(tmp_path):
     assert ("dog", "missing?") in {(t, k) for t, k, _ in with_neighbours[0].issues}
     model_only = [s.sound_id for s in suspects(store)]
     assert model_only.index(ids[0]) == 4  # alone, the model ranks it behind the four it misses
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TAGGER_MODEL": str(DEFAULT_MODEL_DIR)}
+    return subprocess.run([sys.executable, "-m", "core", *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=300)
+
+
+def test_similar_computes_a_missing_embedding_and_takes_an_unstored_file(tmp_path, tagger):
+    store = TagStore(tmp_path / "tags.duckdb")
+    results = list(tagger.tag_files([DEMO / n for n in SOURCES]))
+    ids = [store_result(store, r, tagger.model_label) for r in results[1:]]
+    first = store.add_sound(SoundInfo("folder", SOURCES[0], str(DEMO / SOURCES[0]),
+                                      "old-sound", 1.0), results[0].tags, tagger.model_label)[0]
+    run = run_cli("similar", str(first), "--k", "2", "--db", str(store.path))
+    assert run.returncode == 0, run.stderr
+    assert f"sound {first}: {SOURCES[0]}" in run.stdout and len(run.stdout.splitlines()) == 3
+    assert store.embedding(first, tagger.model_label) is not None  # computed once, kept
+    wav = tmp_path / "crow.wav"
+    sf.write(wav, load_audio(DEMO / "misc_crow.ogg").samples, 22_000)
+    run = run_cli("similar", str(wav), "--k", "1", "--json", "--db", str(store.path))
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["sound_id"] == ids[SOURCES.index("misc_crow.ogg") - 1]
+    assert store.find_sound(wav) is None  # compared, not stored
+
+
+def test_suspects_command_prints_json_lines_most_suspect_first(tmp_path):
+    store, planted = synthetic_store(tmp_path / "tags.duckdb")
+    run = run_cli("suspects", "--json", "--top", "3", "--db", str(store.path))
+    assert run.returncode == 0, run.stderr
+    rows = [json.loads(line) for line in run.stdout.splitlines()]
+    assert {r["sound_id"] for r in rows} == set(planted)
+    assert set(rows[0]) == {"sound_id", "name", "quality", "labels_from", "labels", "issues"}
+    bad = run_cli("suspects", "--top", "-1", "--db", str(store.path))
+    assert bad.returncode == 2 and bad.stderr.strip() == "error: --top must be 0 (all) or more"
