@@ -12,7 +12,10 @@ from dataclasses import dataclass, replace
 
 import streamlit as st
 
+from app.settings import resolve_settings
+from app.similar_panel import current_index
 from core.store import LabelRequest, SoundQuery, StoreError, TagStore
+from core.suspects import suspect_order
 
 PAGE_SIZE = 10  # cards per page
 QUEUE = "feed_queue"  # session key: (filters, ids)
@@ -42,6 +45,9 @@ def queue_ids(store: TagStore, query: SoundQuery) -> list[int]:
     held = st.session_state.get(QUEUE)
     if held is None or held[0] != key:
         ids = store.list_ids(replace(query, limit=None, offset=0))
+        if query.sort == "suspect":
+            index = current_index(store, resolve_settings().model_dir)
+            ids = suspect_order(store, ids, query.threshold, index)
         st.session_state[QUEUE] = held = (key, ids)
     return held[1]
 

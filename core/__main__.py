@@ -27,6 +27,10 @@ COMMANDS = {
     "promote": ("promote", "make a model in models/ the active one"),
     "improve": ("improve", "fine-tune the active model on the store; compare old and new"),
     "retag": ("retag", "re-tag the stored sounds with the active model"),
+    "embed": ("embed", "store the model's embedding of every sound lacking one"),
+    "similar": ("similar", "the stored sounds most similar to a sound (embeddings)"),
+    "suspects": ("suspects", "the sounds whose labels are most likely wrong"),
+    "similar-eval": ("similar_eval", "similar sounds and suspects measured on a labelled pool"),
     "bench": ("bench", "speed and memory figures against the course-approach baseline"),
 }
 

@@ -267,14 +267,15 @@ class _Run:
         for item, result in zip(items, results, strict=True):
             if result.ok:
                 info = sound_info(item.path, result, item.content_hash, **item.meta)
-                ready.append((item, info, result.tags))
+                ready.append((item, info, result.tags, result.embedding))
             else:
                 self._fail(item, result.error or "could not be tagged")
         if not ready:
             return
         stored = self.store.add_sounds([(info, preds, self.tagger.model_label)
-                                        for _, info, preds in ready])
-        for (item, _, _), (sound_id, is_new) in zip(ready, stored, strict=True):
+                                        for _, info, preds, _ in ready],
+                                       [vector for *_, vector in ready])
+        for (item, *_), (sound_id, is_new) in zip(ready, stored, strict=True):
             if is_new:
                 self._done("new", f"{item.label}: stored as sound {sound_id}")
             else:

@@ -43,7 +43,8 @@ def keep_file(store: TagStore, path: str | Path, result: TagResult, model: str,
     """Store a tagged file where it lies, with its top predictions: (sound id, is new)."""
     if not result.ok:
         raise ValueError(f"{Path(path).name} was not tagged, so it cannot be kept: {result.error}")
-    return store.add_sound(sound_info(path, result, **meta), kept_predictions(result, keep), model)
+    return store.add_sound(sound_info(path, result, **meta), kept_predictions(result, keep), model,
+                           result.embedding)
 
 
 def library_path(audio_dir: str | Path, sha256: str, ext: str) -> Path:

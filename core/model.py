@@ -48,6 +48,12 @@ PRESETS: dict[str, ModelDims] = {
 }
 
 
+# The embedding is the output of head[:EMBEDDING_END] (flatten, dropout, linear, ReLU): the
+# penultimate layer, `dims.hidden` wide. Named so in model directories (core.modeldir).
+EMBEDDING_LAYER = "head.3"
+EMBEDDING_END = 4
+
+
 def conv_block(c_in: int, c_out: int, pool: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out),
                          nn.ReLU(inplace=True), nn.MaxPool2d(pool))
@@ -70,6 +76,16 @@ class TaggerCNN(nn.Module):
         x = self.input_norm(x.unsqueeze(1))  # (batch, 1, n_mels, n_frames)
         x = self.blocks(x)  # (batch, channels[-1], 4, 4)
         return self.head(x)
+
+    def forward_with_embedding(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(batch, n_mels, n_frames) -> ((batch, hidden) embeddings, (batch, n_tags) logits).
+
+        The embedding is the penultimate layer (EMBEDDING_LAYER: the ReLU after the hidden
+        linear layer), which the logits are computed from: no extra work beyond forward().
+        """
+        x = self.blocks(self.input_norm(x.unsqueeze(1)))  # (batch, channels[-1], 4, 4)
+        hidden = self.head[:EMBEDDING_END](x)  # (batch, hidden)
+        return hidden, self.head[EMBEDDING_END:](hidden)
 
 
 def build_model(preset_or_dims: str | ModelDims) -> TaggerCNN:

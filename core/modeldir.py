@@ -1,7 +1,8 @@
 """A model directory carries everything needed to use a model, and nothing is unpickled:
 
     weights.safetensors   state dict
-    config.json           name, version, preset, dims, feature constants
+    config.json           name, version, preset, dims, feature constants, embedding (optional:
+                          which layer and its size; derived from the dims when absent)
     vocabulary.json       id2token of the outputs
     scaler.json           the feature scaler
     metrics.json          evaluation figures (optional)
@@ -13,7 +14,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -21,7 +22,7 @@ from safetensors.torch import load_file, save_file
 
 from core.features import FEATURE_CONSTANTS, Scaler, default_scaler
 from core.files import write_json
-from core.model import ModelDims, TaggerCNN
+from core.model import EMBEDDING_LAYER, ModelDims, TaggerCNN
 from core.registry import CONFIG, METRICS, WEIGHTS, active_model
 from core.thresholds import Thresholds, load_thresholds
 from core.vocabulary import load_vocabulary
@@ -35,6 +36,18 @@ class ModelNotFoundError(Exception):
     """No trained model at the given path."""
 
 
+@dataclass(frozen=True)
+class EmbeddingSpec:
+    """Which layer's output is a sound's embedding, and its size (one float per unit)."""
+
+    layer: str  # module path in TaggerCNN (core.model.EMBEDDING_LAYER: the penultimate layer)
+    size: int  # floats per embedding (the model's `hidden` width)
+
+    @classmethod
+    def of(cls, dims: ModelDims) -> EmbeddingSpec:
+        return cls(EMBEDDING_LAYER, dims.hidden)
+
+
 @dataclass
 class ModelInfo:
     name: str  # short name, e.g. "compact-rendered"
@@ -43,6 +56,11 @@ class ModelInfo:
     dims: ModelDims
     features: dict = field(default_factory=lambda: dict(FEATURE_CONSTANTS))
     trained_on: str = ""  # one line on the training data
+
+    @property
+    def embedding(self) -> EmbeddingSpec:
+        """Always the penultimate layer; config.json names it (older directories: derived)."""
+        return EmbeddingSpec.of(self.dims)
 
     @property
     def label(self) -> str:
@@ -74,7 +92,8 @@ def save_model_dir(out: str | Path, model: TaggerCNN, info: ModelInfo, *, card: 
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(out / WEIGHTS))
     config = {"name": info.name, "version": info.version, "preset": info.preset,
-              "dims": info.dims.to_dict(), "features": info.features, "trained_on": info.trained_on}
+              "dims": info.dims.to_dict(), "features": info.features, "trained_on": info.trained_on,
+              "embedding": asdict(info.embedding)}
     write_json(out / CONFIG, config)
     vocabulary = vocabulary or load_vocabulary()
     write_json(out / VOCAB, {str(i): t for i, t in enumerate(vocabulary)})
@@ -94,9 +113,14 @@ def read_model_info(path: str | Path) -> ModelInfo:
             "Train one with `python -m core train` and `python -m core export-model`, "
             "or point --model / TAGGER_MODEL at a model directory.")
     config = json.loads((path / CONFIG).read_text())
-    return ModelInfo(config["name"], config["version"], config["preset"],
+    info = ModelInfo(config["name"], config["version"], config["preset"],
                      ModelDims.from_dict(config["dims"]), config.get("features", {}),
                      config.get("trained_on", ""))
+    stated = config.get("embedding")
+    if stated is not None and EmbeddingSpec(**stated) != info.embedding:
+        raise ValueError(f"Model at {path}: config.json names the embedding {stated}, but this "
+                         f"program takes {asdict(info.embedding)} from the model's dims")
+    return info
 
 
 def load_model_dir(path: str | Path | None = None, device: str | torch.device = "cpu") -> LoadedModel:

@@ -58,10 +58,11 @@ def retag(store: TagStore, tagger: Tagger, unreviewed_only: bool = False,
             break
         batch = present[start:start + BATCH]
         results = list(tagger.tag_files([r.audio_path for r in batch], top_k=TOP_K))
-        items = [(r.id, res.tags, model) for r, res in zip(batch, results, strict=True) if res.ok]
+        done = [(r, res) for r, res in zip(batch, results, strict=True) if res.ok]
+        items = [(r.id, res.tags, model) for r, res in done]
         errors += [f"sound {r.id}: {res.error}" for r, res in zip(batch, results, strict=True)
                    if not res.ok]
-        tagged += store.add_predictions(items)
+        tagged += store.add_predictions(items, [res.embedding for _, res in done])
         if on_progress:
             on_progress(start + len(batch), len(present), f"re-tagged {tagged}")
     return RetagSummary(tagged, current, len(todo) - len(present), len(errors), model,

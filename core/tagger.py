@@ -47,6 +47,7 @@ class TagResult:
     truncated: bool = False  # only the first part of a long file was analysed
     error: str | None = None
     audio: DecodedAudio | None = None
+    embedding: np.ndarray | None = None  # (embedding size,) float32, the penultimate layer
 
     @property
     def ok(self) -> bool:
@@ -75,10 +76,12 @@ class Tagger:
     products) is held to one thread by core/resample.py itself.
     """
 
-    def __init__(self, model_dir: str | Path | None = None, device: str = "auto"):
+    def __init__(self, model_dir: str | Path | None = None, device: str = "auto",
+                 embeddings: bool = True):
         self.device = resolve_device(device)
         self.loaded: LoadedModel = load_model_dir(model_dir, self.device)
         self.vocabulary = self.loaded.vocabulary
+        self.embeddings = embeddings  # also return each sound's embedding (TagResult.embedding)
 
     @property
     def model_label(self) -> str:
@@ -112,6 +115,16 @@ class Tagger:
             if batch:
                 yield from self._results(batch, top_k)
 
+    def tag_patches(self, patches: np.ndarray | torch.Tensor, top_k: int | None = 10) -> list[TagResult]:
+        """Scaled (batch, n_mels, n_frames) patches, as a COALA file holds them: results
+        without audio (path None)."""
+        patches = torch.as_tensor(np.asarray(patches, np.float32))
+        results = []
+        for start in range(0, len(patches), BATCH_SIZE):
+            chunk = patches[start:start + BATCH_SIZE]
+            results += self._results([_Prepared(None, _NO_AUDIO, p) for p in chunk], top_k)
+        return results
+
     def _prepare(self, path: str) -> _Prepared:
         try:
             return self._prepare_audio(path, load_audio(path))
@@ -125,27 +138,39 @@ class Tagger:
         return _Prepared(path, audio, feats.patches[0], feats.starts[0])
 
     @torch.inference_mode()
-    def _score(self, patches: torch.Tensor) -> np.ndarray:
+    def _score(self, patches: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
         """(batch, n_tags) scores: sigmoid outputs, calibrated by the model's per-tag thresholds
-        when it has them (0.5 is then each tag's own threshold; see core.thresholds)."""
+        when it has them (0.5 is then each tag's own threshold; see core.thresholds); and the
+        (batch, embedding size) embeddings when the tagger returns them, else None."""
+        patches = patches.to(self.device)
         with one_torch_thread():
-            logits = self.loaded.model(patches.to(self.device))  # (batch, n_tags)
+            if self.embeddings:
+                hidden, logits = self.loaded.model.forward_with_embedding(patches)
+                embedded = hidden.float().cpu().numpy()
+            else:
+                logits, embedded = self.loaded.model(patches), None  # (batch, n_tags)
         scores = torch.sigmoid(logits).float().cpu().numpy()
         th = self.loaded.thresholds
-        return th.calibrate(scores) if th is not None else scores
+        return (th.calibrate(scores) if th is not None else scores), embedded
 
     def _results(self, batch: list[_Prepared], top_k) -> list[TagResult]:
         good = [item.patch for item in batch if item.error is None]
-        scores = iter(self._score(torch.stack(good)) if good else ())
-        results = []
+        scores, embedded = self._score(torch.stack(good)) if good else (None, None)
+        results, row = [], 0
         for item in batch:
             if item.error is not None:
                 results.append(TagResult(item.path, error=item.error))
                 continue
-            s, audio = next(scores), item.audio
+            s, audio = scores[row], item.audio
+            vector = embedded[row] if embedded is not None else None
+            row += 1
             results.append(TagResult(item.path, self.rank(s, top_k), s, item.start, audio.duration_s,
-                                     audio.analysed_s, audio.truncated, audio=audio))
+                                     audio.analysed_s, audio.truncated, audio=audio,
+                                     embedding=vector))
         return results
+
+
+_NO_AUDIO = DecodedAudio(np.zeros(0, np.float32), 0, 1, 0.0, False)  # a patch given as it is
 
 
 @dataclass

@@ -10,13 +10,15 @@ from app.feed_panel import fetch_panel
 from app.resources import get_store
 from app.review_keys import review_keys, shortcuts_help
 from app.settings import resolve_settings, session_threshold, session_user
+from app.similar_panel import similar_panel
 from app.tag_editor import row_styles, seed_labels, tag_editor, vocabulary_options
 from app.text import escape_markdown
 from app.ui import audio_player, sound_header, stored_spectrogram, threshold_slider
 from core.store import Sound, SoundQuery, SoundRow, StoreError, TagStore
 
 SHOW = {"All": None, "To review": False, "Reviewed": True}
-SORT = {"Newest first": "newest", "Least certain first": "uncertain"}
+SORT = {"Newest first": "newest", "Least certain first": "uncertain",
+        "Likely mislabeled first": "suspect"}
 SOURCES = {"All sources": None, "Freesound": "freesound", "Uploads": "upload", "Folders": "folder"}
 
 settings = resolve_settings()
@@ -34,7 +36,9 @@ def filters(store: TagStore) -> SoundQuery:
                                    on_change=reset_page) or "All"
     order = sort.selectbox("Sort", list(SORT), key="feed_sort", on_change=reset_page,
                            help="Least certain first: the sounds whose scores sit closest to the "
-                                "threshold, where the model is least sure, come first.")
+                                "threshold, where the model is least sure, come first. Likely "
+                                "mislabeled first: the sounds whose curators' or uploaders' tags "
+                                "the model disagrees with most (`python -m core suspects`).")
     src = source.selectbox("Source", list(SOURCES), key="feed_source", on_change=reset_page)
     # No free text: Enter takes the first real match ("perc": percussion), as in the Add box.
     picked = tag.selectbox("Tag", tag_options(store), index=None, key="feed_tag",
@@ -70,6 +74,8 @@ def card(store: TagStore, sound: Sound, row: SoundRow, focused: bool) -> None:
         with right:
             tag_editor(store, sound.id, "feed")
             account_panel(store, sound, "feed", settings)
+            similar_panel(store, settings.model_dir, f"feed_{row.id}", sound_id=sound.id,
+                          threshold=st.session_state.get("threshold", 0.5))
 
 
 def pager(page: rq.QueuePage, key: str) -> None:

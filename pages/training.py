@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.improve_view import before_after_section, improve_section
+from app.neighbour_view import neighbour_section
 from app.text import escape_markdown
 from app.training_charts import ap_bar_chart, curve_chart, label
 from app.training_models import list_models, models_root, per_tag_ap, test_table
@@ -218,5 +219,7 @@ with st.expander("Start a training run", expanded=not existing, icon=":material/
 st.divider()
 improve_section()
 before_after_section()
+st.divider()
+neighbour_section()
 st.divider()
 models_section()

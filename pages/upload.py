@@ -7,6 +7,7 @@ import streamlit as st
 from app.account import account_panel
 from app.resources import get_tagger, open_store
 from app.settings import resolve_settings
+from app.similar_panel import similar_panel
 from app.spectrogram import compute_spectrogram, spectrogram_png
 from app.tag_editor import row_styles, tag_editor
 from app.text import escape_markdown
@@ -78,6 +79,8 @@ def keep_or_edit(a: UploadAnalysis, data: bytes, threshold: float) -> None:
                    icon=":material/check_circle:")
         tag_editor(store, kept.id, "upload")
         account_panel(store, kept, "upload", settings)
+        similar_panel(store, settings.model_dir, f"upload_{a.sha256[:16]}", sound_id=kept.id,
+                      threshold=threshold)
         return
     if st.button("Keep in library", key=f"upload_{a.sha256[:16]}_keep", type="primary",
                  icon=":material/library_add:",
@@ -86,6 +89,8 @@ def keep_or_edit(a: UploadAnalysis, data: bytes, threshold: float) -> None:
         st.toast(f"Kept as sound #{sound_id}")
         st.rerun()
     top_tags(a, threshold)
+    similar_panel(store, settings.model_dir, f"upload_{a.sha256[:16]}", vector=a.result.embedding,
+                  threshold=threshold)
 
 
 def show_upload(upload, a: UploadAnalysis, threshold: float) -> None:

@@ -233,7 +233,7 @@ def test_ctrl_c_keeps_what_is_stored_and_a_rerun_finishes(feed, fs):
 def test_a_store_that_stays_busy_stops_the_job_with_a_message(feed, monkeypatch):
     from core.store import StoreBusyError
 
-    def busy(items):
+    def busy(items, embeddings=None):
         raise StoreBusyError("data/tags.duckdb is locked by another process (after 30 s)")
 
     monkeypatch.setattr(feed.store, "add_sounds", busy)

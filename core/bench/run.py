@@ -12,7 +12,7 @@ from core.bench.tagging import run_tagging
 from core.modeldir import PROJECT_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
-SECTIONS = ("tagging", "training", "store", "app")
+SECTIONS = ("tagging", "training", "store", "app", "similar")
 
 
 def run_app(quick: bool, log=print) -> dict:
@@ -50,6 +50,9 @@ def run_sections(sections: list[str], quick: bool, log=print) -> dict:
             results["store"] = run_store(quick, log)
         elif name == "app":
             results["app"] = run_app(quick, log)
+        elif name == "similar":
+            from core.bench.similar import run_similar
+            results["similar"] = run_similar(quick, log)
     return results
 
 
@@ -94,6 +97,9 @@ def summary_lines(r: dict) -> list[str]:
                 f"x{a['speedup_vs_unpaged']} | target <= 1 s")
             add(f"7 app peak RSS, model in  {a['app_peak_rss_mb']} MB | target <= 800 MB")
         lines.extend(browser_lines(a.get("browser", {})))
+    if "similar" in r:
+        from core.bench.similar import summary_lines as similar_lines
+        lines.extend(similar_lines(r["similar"]))
     return lines
 
 

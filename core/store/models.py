@@ -10,7 +10,8 @@ from core.settings import THRESHOLD
 SOURCES = ("freesound", "upload", "folder")
 ACTIONS = ("add", "remove", "confirm")  # what a person can do to a tag; "undo" takes one back
 # "reset" (written by TagStore.take_back) gives a tag back to the model: no person's state left.
-SORTS = ("newest", "oldest", "uncertain")
+# "suspect" (likely mislabeled first) is ordered by core.suspects; SQL lists those newest first.
+SORTS = ("newest", "oldest", "uncertain", "suspect")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ History:
      in_vocabulary)
   3  Freesound account: which audio a feed sound was stored from (preview or original), and an
      upload's state on Freesound (upload_state, uploaded_at; its new id goes in freesound_id)
+  4  embeddings: one vector per (sound, model), the model's penultimate layer, written with the
+     predictions (core.similar finds similar sounds with them)
 """
 
 from __future__ import annotations
@@ -87,6 +89,19 @@ UPDATE sounds SET audio_kind = 'preview' WHERE audio_kind IS NULL AND source = '
 """
 
 
+# A list (FLOAT[]) rather than a fixed-size FLOAT[n] ARRAY: the size is the model's (512 for the
+# bundled compact model, 4096 for the course preset) and one file holds several models' vectors.
+# Every vector of one model has that model's size (TagStore checks it on write and on read).
+V4 = """
+CREATE TABLE IF NOT EXISTS embeddings (
+    sound_id BIGINT NOT NULL,
+    model VARCHAR NOT NULL,
+    vector FLOAT[] NOT NULL,
+    embedded_at TIMESTAMP NOT NULL
+);
+"""
+
+
 def _v1(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute(V1)
 
@@ -101,6 +116,10 @@ def _v3(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute(V3)
 
 
+def _v4(cur: duckdb.DuckDBPyConnection) -> None:
+    cur.execute(V4)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int  # the schema version this migration brings the file to
@@ -112,6 +131,7 @@ MIGRATIONS = (
     Migration(1, "sounds, predictions, append-only corrections", _v1),
     Migration(2, "Freesound metadata, analysed patch, prediction time, correction provenance", _v2),
     Migration(3, "audio kind (preview or original), upload state on Freesound", _v3),
+    Migration(4, "embeddings per sound and model (penultimate layer)", _v4),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+
 from core.settings import THRESHOLD, settings
-from core.store import queries, writes
+from core.store import embeddings, queries, writes
 from core.store.connection import Database, RetryPolicy, StoreError, fetch_one, file_fault
 from core.store.labels import labels_from_row
 from core.store.models import (
@@ -24,7 +26,7 @@ from core.store.models import (
 )
 from core.store.schema import migrate, utc_now
 from core.store.vocabulary import normalize_tag, normalize_tags, suggest
-from core.store.writes import Prediction, SoundNotFoundError
+from core.store.writes import Embedding, Prediction, SoundNotFoundError
 
 HASH_CHUNK = 1 << 20
 
@@ -65,24 +67,55 @@ class TagStore:
 
     # --- sounds -------------------------------------------------------------------------------
     def add_sound(self, info: SoundInfo, predictions: Sequence[Prediction] = (),
-                  model: str = "unknown") -> tuple[int, bool]:
-        """Store a sound and its predictions in one transaction: (sound_id, is_new)."""
-        return self.add_sounds([(info, predictions, model)])[0]
+                  model: str = "unknown", embedding: Embedding | None = None) -> tuple[int, bool]:
+        """Store a sound, its predictions and its embedding in one transaction: (sound_id, is_new)."""
+        return self.add_sounds([(info, predictions, model)], [embedding])[0]
 
-    def add_sounds(self, items: Sequence[tuple[SoundInfo, Sequence[Prediction], str]]
-                   ) -> list[tuple[int, bool]]:
-        """Many (info, predictions, model) at once, in one transaction."""
+    def add_sounds(self, items: Sequence[tuple[SoundInfo, Sequence[Prediction], str]],
+                   embeddings: Sequence[Embedding | None] | None = None) -> list[tuple[int, bool]]:
+        """Many (info, predictions, model) at once, with their embeddings (one per item, or
+        None), in one transaction."""
         items = list(items)
-        return self._db.write(lambda cur: writes.add_sounds(cur, items, utc_now()))
+        return self._db.write(lambda cur: writes.add_sounds(cur, items, utc_now(), embeddings))
 
-    def add_predictions(self, items: Sequence[tuple[int, Sequence[Prediction], str]]) -> int:
-        """A newer model's predictions for stored sounds, beside the older ones (the feed then
-        shows the latest); corrections are not touched. Returns how many sounds got them."""
+    def add_predictions(self, items: Sequence[tuple[int, Sequence[Prediction], str]],
+                        embeddings: Sequence[Embedding | None] | None = None) -> int:
+        """A newer model's predictions (and embeddings) for stored sounds, beside the older ones
+        (the feed then shows the latest); corrections are not touched. Returns how many sounds
+        got predictions."""
         items = [(int(sid), preds, model) for sid, preds, model in items]
         missing = set(i for i, _, _ in items) - set(self.get_sounds([i for i, _, _ in items]))
         if missing:
             raise SoundNotFoundError(f"no sound with id {min(missing)} in {self.path}")
-        return self._db.write(lambda cur: writes.add_predictions(cur, items, utc_now()))
+        vectors = [(sid, model, e) for (sid, _, model), e
+                   in zip(items, embeddings or [None] * len(items), strict=True) if e is not None]
+
+        def work(cur):
+            written = writes.add_predictions(cur, items, utc_now())
+            writes.add_embeddings(cur, vectors, utc_now())
+            return written
+
+        return self._db.write(work)
+
+    # --- embeddings ---------------------------------------------------------------------------
+    def add_embeddings(self, items: Sequence[tuple[int, str, Embedding]]) -> int:
+        """(sound_id, model, vector) for stored sounds that lack that model's vector."""
+        return self._db.write(lambda cur: writes.add_embeddings(cur, list(items), utc_now()))
+
+    def embedding(self, sound_id: int, model: str) -> Embedding | None:
+        return self._db.read(lambda cur: embeddings.one(cur, int(sound_id), model))
+
+    def embedding_matrix(self, model: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids (n,) int64, vectors (n, size) float32) of every sound with `model`'s embedding."""
+        return self._db.read(lambda cur: embeddings.matrix(cur, model))
+
+    def embedding_counts(self) -> dict[str, int]:
+        """model -> how many sounds have its embedding."""
+        return dict(self._db.read(lambda cur: cur.execute(embeddings.COUNTS).fetchall()))
+
+    def without_embedding(self, model: str) -> list[tuple[int, str | None]]:
+        """(id, audio_path) of the sounds that lack `model`'s embedding, oldest first."""
+        return self._db.read(lambda cur: cur.execute(embeddings.MISSING, {"m": model}).fetchall())
 
     def has_freesound_id(self, freesound_id: int) -> bool:
         return self._db.read(lambda cur: fetch_one(cur.execute(

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from core.store.connection import StoreError, fetch_one
@@ -32,6 +33,10 @@ CORRECTION_SCHEMA = pa.schema([
     ("user_name", pa.string()), ("action", pa.string()), ("tag", pa.string()),
     ("created_at", pa.timestamp("us")), ("undoes", pa.int64()), ("original", pa.string()),
     ("in_vocabulary", pa.bool_())])
+
+EMBEDDING_SCHEMA = pa.schema([("sound_id", pa.int64()), ("model", pa.string()),
+                              ("vector", pa.list_(pa.float32())), ("embedded_at", pa.timestamp("us"))])
+Embedding = np.ndarray  # (size,) float32: a model's penultimate layer for one sound
 
 TEXT_KEYS = pa.schema([("key", pa.string())])
 ID_KEYS = pa.schema([("key", pa.int64())])
@@ -85,8 +90,10 @@ def next_ids(cur: duckdb.DuckDBPyConnection, table: str, column: str, n: int) ->
 
 def add_sounds(cur: duckdb.DuckDBPyConnection,
                items: Sequence[tuple[SoundInfo, Sequence[Prediction], str]],
-               now: datetime) -> list[tuple[int, bool]]:
-    """Sounds with their predictions; a known content hash returns the stored id (not new).
+               now: datetime, embeddings: Sequence[Embedding | None] | None = None
+               ) -> list[tuple[int, bool]]:
+    """Sounds with their predictions (and embeddings, one per item or None); a known content
+    hash returns the stored id (not new).
 
     A known sound gets the predictions of a model that has not predicted it yet; the same
     model's predictions are never written twice.
@@ -108,6 +115,9 @@ def add_sounds(cur: duckdb.DuckDBPyConnection,
     insert_rows(cur, "sounds", SOUND_SCHEMA, sound_rows)
     add_predictions(cur, [(sid, preds, model) for (sid, _), (_, preds, model)
                           in zip(out, items, strict=True)], now)
+    if embeddings is not None:
+        add_embeddings(cur, [(sid, model, e) for (sid, _), (_, _, model), e
+                             in zip(out, items, embeddings, strict=True) if e is not None], now)
     return out
 
 
@@ -139,6 +149,51 @@ def add_predictions(cur: duckdb.DuckDBPyConnection,
                  for rank, (tag, score) in enumerate(ranked, 1)]
     insert_rows(cur, "predictions", PREDICTION_SCHEMA, rows)
     return written
+
+
+def add_embeddings(cur: duckdb.DuckDBPyConnection, items: Sequence[tuple[int, str, Embedding]],
+                   now: datetime) -> int:
+    """Each (sound_id, model, vector) unless that model's vector for the sound is stored already;
+    every vector of one model must have the same size. Returns how many were written."""
+    items = list({(int(sid), model): (int(sid), model, np.asarray(v, np.float32).ravel())
+                  for sid, model, v in items}.values())
+    if not items:
+        return 0
+    _check_sizes(cur, items)
+    with staged(cur, ID_KEYS, [(sid,) for sid in {sid for sid, _, _ in items}], "incoming_keys"):
+        done = set(cur.execute("SELECT sound_id, model FROM embeddings WHERE sound_id "
+                               "IN (SELECT key FROM incoming_keys)").fetchall())
+    items = [item for item in items if item[:2] not in done]
+    if not items:
+        return 0
+    cur.register("incoming_vectors", embedding_table(items, now))
+    names = ", ".join(EMBEDDING_SCHEMA.names)
+    cur.execute(f"INSERT INTO embeddings ({names}) SELECT {names} FROM incoming_vectors")
+    cur.unregister("incoming_vectors")
+    return len(items)
+
+
+def embedding_table(items: Sequence[tuple[int, str, np.ndarray]], now: datetime) -> pa.Table:
+    """Arrow rows for the embeddings table, the vectors as one flat float32 buffer (fast)."""
+    sizes = np.array([len(v) for _, _, v in items], np.int32)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int32)
+    values = np.concatenate([v for _, _, v in items]).astype(np.float32)
+    vectors = pa.ListArray.from_arrays(pa.array(offsets), pa.array(values))
+    micros = (now - EPOCH) // MICROSECOND
+    return pa.table([pa.array([s for s, _, _ in items], pa.int64()),
+                     pa.array([m for _, m, _ in items], pa.string()), vectors,
+                     pa.array([micros] * len(items), pa.int64()).cast(pa.timestamp("us"))],
+                    schema=EMBEDDING_SCHEMA)
+
+
+def _check_sizes(cur: duckdb.DuckDBPyConnection, items: list[tuple[int, str, np.ndarray]]) -> None:
+    for model in {m for _, m, _ in items}:
+        sizes = {len(v) for _, m, v in items if m == model}
+        stored = fetch_one(cur.execute("SELECT len(vector) FROM embeddings WHERE model = $m "
+                                       "LIMIT 1", {"m": model}))
+        sizes |= {stored[0]} if stored else set()
+        if len(sizes) > 1 or 0 in sizes:
+            raise ValueError(f"embeddings of {model} must all have one size, got {sorted(sizes)}")
 
 
 def add_corrections(cur: duckdb.DuckDBPyConnection,

@@ -1,0 +1,45 @@
+"""`python -m core embed [--db FILE] [--model DIR]`: give every stored sound the model's
+embedding (sounds stored before embeddings were kept, or tagged by another model)."""
+
+from __future__ import annotations
+
+import sys
+
+from tqdm import tqdm
+
+from core.commands.common import add_model_options, fail, model_dir
+from core.modeldir import ModelNotFoundError
+from core.store import StoreError
+from core.store.cli import add_db_option, open_store
+
+
+def register(sub) -> None:
+    p = sub.add_parser("embed", help="store the model's embedding of every sound lacking one")
+    add_db_option(p)
+    add_model_options(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from core.embed import embed_missing
+    from core.tagger import Tagger
+
+    try:
+        store = open_store(args)
+        tagger = Tagger(model_dir(args), args.device)
+    except (ModelNotFoundError, StoreError, ValueError, OSError) as e:
+        return fail(str(e))
+    bar = tqdm(unit="sound", file=sys.stderr)
+
+    def progress(done: int, total: int, _message: str) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        summary = embed_missing(store, tagger, on_progress=progress)
+    except StoreError as e:
+        return fail(str(e), 1)
+    finally:
+        bar.close()
+    print(summary.line())
+    return 1 if summary.failed else 0

@@ -1,0 +1,142 @@
+"""Likely-wrong labels: which sounds' given tags the model's out-of-sample scores disagree with.
+
+Given labels are what people put on a sound: a curator's final tags when it is reviewed, else
+its uploader's tags mapped onto the vocabulary (core.store.training_labels, mode "both"); a
+sound with neither is not judged. The scores are the stored predictions of the model that
+tagged it last: out of sample for every store sound, since no model is trained on the store
+before `improve` (and `improve` holds its sounds out by hash). Tags outside the top-K stored
+predictions score 0, i.e. below every stored one. When the store holds the model's embeddings,
+each score is mixed half and half with the share of the sound's 10 nearest other judged sounds
+whose given labels carry the tag (leave-one-out, so still out of sample): on the planted-error
+pools this found more of the errors than the model alone (README, "Likely-wrong labels").
+
+The ranking is cleanlab's multi-label label quality (Apache-2.0; see the README): per tag a
+one-vs-rest "self-confidence" (the probability of the given yes/no), aggregated per sound by its
+exponential moving average with alpha 1, i.e. the worst tag's (cleanlab's default alpha 0.8 found
+fewer planted errors), lowest (most suspect) first. The tags behind a low score are named: a
+given tag the scores doubt ("wrong?") or a tag they are sure of that was not given ("missing?").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.settings import THRESHOLD
+from core.similar import EmbeddingIndex
+from core.store import TagStore
+from core.store.training_labels import training_labels
+from core.vocabulary import load_vocabulary
+
+DOUBT = 0.5  # a tag's own quality under this (the model leans the other way) is named
+MAX_NAMED = 3  # tags named per suspect
+NEIGHBOURS = 10  # judged neighbours whose labels are mixed into the scores
+NEIGHBOUR_WEIGHT = 0.5  # their share's weight against the model's score
+BLOCK = 1024  # sounds whose neighbours are found per matrix product
+AGGREGATOR = {"method": "exponential_moving_average", "alpha": 1.0}  # the worst tag's quality
+
+
+@dataclass(frozen=True)
+class Suspect:
+    sound_id: int  # the store's id
+    name: str  # title or file name (user text)
+    quality: float  # cleanlab's label quality in [0, 1]: low means likely wrong or incomplete
+    labels_from: str  # "final" (a curator's) or "uploader"
+    labels: tuple[str, ...]  # the given vocabulary tags that were judged
+    issues: tuple[tuple[str, str, float], ...] = field(default=())  # (tag, "wrong?"/"missing?", score)
+
+    def to_json(self) -> dict:
+        return {"sound_id": self.sound_id, "name": self.name, "quality": round(self.quality, 6),
+                "labels_from": self.labels_from, "labels": list(self.labels),
+                "issues": [{"tag": t, "kind": k, "score": round(s, 6)} for t, k, s in self.issues]}
+
+
+def given_labels(store: TagStore, threshold: float = THRESHOLD):
+    """(row, labels, origin) of every sound with given vocabulary labels, oldest first."""
+    vocab = set(load_vocabulary())
+    rows = store.label_rows(threshold=threshold)
+    sounds = store.get_sounds([r.id for r in rows])
+    out = []
+    for row in rows:
+        given = training_labels(row, sounds[row.id].original_tags, "both")
+        tags = tuple(t for t in given.tags if t in vocab)
+        if tags and row.predicted:
+            out.append((row, tags, given.origin))
+    return out
+
+
+def suspects(store: TagStore, threshold: float = THRESHOLD,
+             index: EmbeddingIndex | None = None) -> list[Suspect]:
+    """Every judged sound, most likely mislabeled first (ties: lower id first); `index` (the
+    model's embeddings) mixes the nearest judged sounds' labels into the scores."""
+    from cleanlab.multilabel_classification.rank import (
+        get_label_quality_scores,
+        get_label_quality_scores_per_class,
+    )
+
+    items = given_labels(store, threshold)
+    if not items:
+        return []
+    tags = sorted({t for _, given, _ in items for t in given}
+                  | {t for row, _, _ in items for t, _ in row.predicted})
+    col = {t: c for c, t in enumerate(tags)}
+    probs = np.zeros((len(items), len(tags)), np.float64)
+    for r, (row, _, _) in enumerate(items):
+        for tag, score in row.predicted:
+            if tag in col:
+                probs[r, col[tag]] = min(max(score, 0.0), 1.0)
+    if index is not None and len(index):
+        probs = _mix_neighbours(probs, items, col, index)
+    labels = [[col[t] for t in given] for _, given, _ in items]
+    quality = get_label_quality_scores(labels, probs, aggregator_kwargs=AGGREGATOR)
+    per_tag = get_label_quality_scores_per_class(labels, probs)  # (sounds, tags)
+    out = [Suspect(row.id, row.name, float(q), origin, given,
+                   _issues(per_tag[r], probs[r], set(given), tags))
+           for r, ((row, given, origin), q) in enumerate(zip(items, quality, strict=True))]
+    return sorted(out, key=lambda s: (s.quality, s.sound_id))
+
+
+def _mix_neighbours(probs: np.ndarray, items: list, col: dict[str, int],
+                    index: EmbeddingIndex) -> np.ndarray:
+    """Each row mixed with the label shares of its nearest other judged sounds, weighted by
+    similarity (core.neighbour_tags.tag_shares, in blocks of matrix products); rows of sounds
+    without an embedding keep the model's scores."""
+    rows = [(r, index.vector(row.id)) for r, (row, _, _) in enumerate(items)]
+    rows = [(r, v) for r, v in rows if v is not None]
+    if len(rows) < 2:
+        return probs
+    at = np.array([r for r, _ in rows])
+    unit = np.stack([v for _, v in rows])  # (m, size), unit length
+    given = np.zeros((len(rows), probs.shape[1]), np.float32)  # (m, tags) multi-hot
+    for n, r in enumerate(at):
+        given[n, [col[t] for t in items[r][1]]] = 1.0
+    k = min(NEIGHBOURS, len(rows) - 1)
+    mixed = probs.copy()
+    for start in range(0, len(rows), BLOCK):
+        sims = unit[start:start + BLOCK] @ unit.T  # (block, m)
+        sims[np.arange(len(sims)), np.arange(start, start + len(sims))] = -np.inf  # not itself
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]  # (block, k)
+        weights = np.maximum(np.take_along_axis(sims, top, axis=1), 0.0)
+        total = weights.sum(axis=1, keepdims=True)
+        weights = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
+        near = np.einsum("bk,bkt->bt", weights, given[top])  # (block, tags)
+        rows_here = at[start:start + BLOCK]
+        mixed[rows_here] = (1 - NEIGHBOUR_WEIGHT) * probs[rows_here] + NEIGHBOUR_WEIGHT * near
+    return mixed
+
+
+def _issues(per_tag: np.ndarray, probs: np.ndarray, given: set[str],
+            tags: list[str]) -> tuple[tuple[str, str, float], ...]:
+    worst = [c for c in np.argsort(per_tag, kind="stable")[:MAX_NAMED] if per_tag[c] < DOUBT]
+    return tuple((tags[c], "wrong?" if tags[c] in given else "missing?", float(probs[c]))
+                 for c in worst)
+
+
+def suspect_order(store: TagStore, ids: list[int], threshold: float = THRESHOLD,
+                  index: EmbeddingIndex | None = None) -> list[int]:
+    """`ids` with the most likely mislabeled first; sounds that are not judged (no given
+    labels, no predictions) keep their order after them."""
+    rank = {s.sound_id: r for r, s in enumerate(suspects(store, threshold, index))}
+    judged = sorted((i for i in ids if i in rank), key=rank.__getitem__)
+    return judged + [i for i in ids if i not in rank]
