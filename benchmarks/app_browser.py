@@ -179,7 +179,10 @@ def review_every_other(db: Path) -> None:
 
 
 def checkout(rev: str, dest: Path) -> Path:
-    """The tree of commit `rev` in `dest` (models included, as committed)."""
+    """The tree of commit `rev` in `dest` (models included, as committed); a folder is used as
+    it is."""
+    if Path(rev).is_dir():
+        return Path(rev).resolve()
     dest.mkdir()
     archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True)
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
@@ -205,7 +208,8 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--sounds", type=int, default=10_000)
     p.add_argument("--clicks", type=int, default=5, help="repeat clicks for the median")
-    p.add_argument("--against", metavar="REV", help="also measure the app of this git commit")
+    p.add_argument("--against", metavar="REV", help="also measure the app of this git commit "
+                                                    "(or of this folder)")
     args = p.parse_args()
     sys.path.insert(0, str(ROOT))
     from benchmarks.app_render import fill_store
