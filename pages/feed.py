@@ -12,7 +12,7 @@ from app.review_keys import review_keys, shortcuts_help
 from app.settings import resolve_settings
 from app.tag_editor import row_styles, seed_labels, tag_editor, vocabulary_options
 from app.text import escape_markdown
-from app.ui import audio_player, sound_header, stored_spectrogram, threshold_slider
+from app.ui import audio_player, sound_header, spectrogram_on_demand, threshold_slider
 from core.store import Sound, SoundQuery, SoundRow, StoreError, TagStore
 
 SHOW = {"All": None, "To review": False, "Reviewed": True}
@@ -66,7 +66,7 @@ def card(store: TagStore, sound: Sound, row: SoundRow, focused: bool) -> None:
         with left:
             sound_header(sound)
             if audio_player(sound.audio_path, sound.duration_s):
-                stored_spectrogram(sound.id, sound.audio_path, sound.patch_start)
+                spectrogram_on_demand("feed", sound.id, sound.audio_path, sound.patch_start)
         with right:
             tag_editor(store, sound.id, "feed")
             account_panel(store, sound, "feed", settings)

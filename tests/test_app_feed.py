@@ -48,7 +48,11 @@ def test_cards_show_sounds_newest_first_with_player_and_tags(app_env):
     assert page.index("tone number 2") < page.index("tone number 1") < page.index("tone number 0")
     assert "3 sounds" in page
     assert len(at.get("audio")) == 3
-    assert len(at.image) == 3  # one spectrogram per card
+    assert len(at.image) == 0  # spectrograms wait, closed, until asked for
+    assert [e.label for e in at.expander].count("Spectrogram") == 3
+    at.session_state[f"feed_{ids[2]}_spectrogram"] = True  # a person opens the first card's
+    at.run()
+    assert len(at.image) == 1
     rows = tag_rows(at, "feed", ids[2])  # the first card: the tags that count, with score bars
     assert [(r["shown"], r["score"], r["look"]) for r in rows] == [("piano", 0.7, ""),
                                                                    ("note", 0.7, "")]

@@ -283,6 +283,20 @@ def test_review_from_the_keyboard_with_named_buttons(app_server, page, tmp_path)
     assert {t for _, t in events} <= {"piano", "note", "door"}  # no stray tag from a keystroke
 
 
+def test_a_cards_spectrogram_is_drawn_when_opened(app_server, page, tmp_path):
+    base, db = app_server["url"], app_server["db"]
+    sid = stored_sound(db, tmp_path, "spectrogram on demand")  # the newest: the first card
+    open_page(page, base, "feed", "Feed and review")
+    card = page.locator(f".st-key-feed_card_{sid}")
+    card.get_by_role("button", name="Remove piano").wait_for()
+    assert card.locator('[data-testid="stImage"]').count() == 0  # not drawn until asked for
+    card.get_by_text("Spectrogram", exact=True).click()
+    card.locator('[data-testid="stImage"] img').wait_for()
+    settle(page)
+    no_exception(page)
+    assert TagStore(db).history(sid) == []  # opening it stored nothing
+
+
 def test_every_page_renders_in_the_browser(app_server, page):
     base = app_server["url"]
     open_page(page, base, "", "Freesound Tagger")
