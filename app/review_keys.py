@@ -93,7 +93,8 @@ export default function (component) {
     else if (key === "p") {
       const audio = card.querySelector("audio");
       if (audio) { if (audio.paused) audio.play(); else audio.pause(); }
-    } else if (key === "a") openAdd(card, base); else if (key === "c") click(card.querySelector(`.${base}confirm_all button`));
+    } else if (key === "a") openAdd(card, base);
+    else if (key === "c") click(card.querySelector(`.${base}confirm_all button`));
     else if (key === "u") click(card.querySelector(`.${base}undo button`));
     else if (key === "n") click(document.querySelector(`.st-key-${prefix}_next_unreviewed button`));
     else if (/^[1-9]$/.test(key)) toggleRow(card, base, key);

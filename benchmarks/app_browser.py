@@ -1,6 +1,7 @@
 """The feed page as a person sees it: `streamlit run` on 127.0.0.1, Debian's Chromium via Playwright.
 
-With N sounds in the store and the model already loaded (the home page loads it), it times:
+With N sounds in the store (each with one of the demo recordings as its audio) and the model
+already loaded (the home page loads it), it times:
 - a click on "Feed and review" in the sidebar until the page's ten cards are drawn and the
   script run is over (the first time, then the median of the next clicks);
 - a fresh browser tab opened straight at /feed, until the same point;
@@ -166,6 +167,21 @@ def measure(url: str, clicks: int, cards: int, sounds: int) -> dict:
             "new_tab_s": round(new_tab, 3), **feed}
 
 
+def fill_with_audio(db: Path, n: int) -> None:
+    """N synthetic sounds (benchmarks/app_render.py's), each with one of the 30 demo recordings
+    as its audio file, as a curator's store has: every card draws a player, and a spectrogram
+    when asked for one."""
+    from dataclasses import replace
+
+    from core.store.bench import BenchConfig, _sounds
+    from core.store.store import TagStore
+
+    files = sorted(str(f) for f in (ROOT / "data" / "demo").glob("*.ogg"))
+    items = [(replace(info, audio_path=files[i % len(files)] if files else None), preds, model)
+             for i, (info, preds, model) in enumerate(_sounds(BenchConfig(n_sounds=n)))]
+    TagStore(db).add_sounds(items)
+
+
 def review_every_other(db: Path) -> None:
     """A person confirmed one tag of every other sound, the newest among them, so "To review"
     and "All" start with different cards (and a filter change is seen when it is drawn)."""
@@ -212,12 +228,11 @@ def main() -> int:
                                                     "(or of this folder)")
     args = p.parse_args()
     sys.path.insert(0, str(ROOT))
-    from benchmarks.app_render import fill_store
 
     out = {"sounds": args.sounds, "cards": min(10, args.sounds)}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        fill_store(tmp / "bench.duckdb", args.sounds)
+        fill_with_audio(tmp / "bench.duckdb", args.sounds)
         review_every_other(tmp / "bench.duckdb")
         if args.against:  # first: a machine that gets busier favours the old code, not the new
             try:
