@@ -69,6 +69,7 @@ def _label(store: TagStore, sound_id: int, msg_key: str, **changes) -> None:
     except (StoreError, ValueError) as e:
         st.session_state[msg_key] = ("error", f"Not saved: {e}")
         return
+    _redraw_with(msg_key, result.labels)
     notes = []
     for tag in result.out_of_vocabulary:
         close = ", ".join(result.suggestions.get(tag, [])) or "none"
@@ -93,6 +94,14 @@ def _take_back(store: TagStore, sound_id: int, tag: str, msg_key: str, fallback:
         _label(store, sound_id, msg_key, remove=[tag])
     else:
         st.session_state[msg_key] = None
+        _redraw_with(msg_key, done.labels if done else None)
+
+
+def _redraw_with(msg_key: str, labels: SoundLabels | None) -> None:
+    """Hand the card's redraw the labels its write read back in the same transaction, so an edit
+    opens the store once, not twice. Not its reviewed mark: a change of it still runs the page."""
+    if labels is not None:
+        st.session_state[msg_key.removesuffix("_message") + "_seed"] = labels
 
 
 def _on_add(store: TagStore, sound_id: int, key: str, counter: str, msg_key: str) -> None:
