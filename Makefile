@@ -48,7 +48,7 @@ test-slow: $(BIN)/.installed-dev
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check core app pages tests benchmarks
 
-# Every speed and memory figure beside its baseline (README, Performance): about 5 minutes.
+# Every speed and memory figure beside its baseline (README, Performance): about 8 minutes.
 bench: $(BIN)/.installed-dev
 	scripts/apt-install.sh $(APT_TEST)
 	$(BIN)/python -m core bench

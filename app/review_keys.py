@@ -15,7 +15,7 @@ SHORTCUTS = (  # (keys, what they do): shown in the page's "Keyboard" popover
     ("j / k", "next / previous card"),
     ("p", "play or pause the card's sound"),
     ("1 … 9", "tag row 1-9: confirm it; confirmed: remove it; removed: put it back"),
-    ("a", "to the card's Add tags box (Enter adds the tag; Esc leaves the box)"),
+    ("a", "open the card's Add tags box and type (Enter adds the tag; Esc closes it)"),
     ("c", "confirm all the card's final tags"),
     ("u", "undo your last change to the card"),
     ("n", "next unreviewed sound of the queue"),
@@ -59,7 +59,27 @@ export default function (component) {
     const find = (what) => row.querySelector(`[class*="_${what}"] button`);
     if (!click(find("restore")) && !click(find("confirm"))) click(find("remove"));
   };
+  // The Add box lives in a popover, drawn once it is opened: until it has the focus, keys are
+  // dropped, so none typed too early runs a shortcut meant as text ("cello" would confirm all)
+  // or reaches the list.
+  const openAdd = (card, base) => {
+    const box = () => document.querySelector(`[class*="${base}add"] input`);
+    if (!box()) click(card.querySelector(`.${base}addtags button`));
+    state.opening = true;
+    let tries = 0;
+    const focus = () => {
+      const input = box();
+      if (!input) {
+        if (tries++ < 40) setTimeout(focus, 50); else state.opening = false;
+        return;
+      }
+      input.focus();
+      state.opening = false;
+    };
+    focus();
+  };
   const onKey = (e) => {
+    if (state.opening) { e.preventDefault(); return; }
     if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
     const t = e.target;
     if (t && (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(t.tagName))) return;
@@ -73,10 +93,8 @@ export default function (component) {
     else if (key === "p") {
       const audio = card.querySelector("audio");
       if (audio) { if (audio.paused) audio.play(); else audio.pause(); }
-    } else if (key === "a") {
-      const box = card.querySelector(`[class*="${base}add"] input`);
-      if (box) box.focus();
-    } else if (key === "c") click(card.querySelector(`.${base}confirm_all button`));
+    } else if (key === "a") openAdd(card, base);
+    else if (key === "c") click(card.querySelector(`.${base}confirm_all button`));
     else if (key === "u") click(card.querySelector(`.${base}undo button`));
     else if (key === "n") click(document.querySelector(`.st-key-${prefix}_next_unreviewed button`));
     else if (/^[1-9]$/.test(key)) toggleRow(card, base, key);

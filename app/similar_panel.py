@@ -16,7 +16,7 @@ import numpy as np
 import streamlit as st
 
 from app.resources import get_tagger
-from app.settings import session_threshold
+from app.settings import session_threshold, session_user
 from app.text import escape_markdown
 from core.embed import ensure_embedding
 from core.modeldir import ModelNotFoundError, read_model_info
@@ -118,7 +118,7 @@ def _on_chip(store: TagStore, sound_id: int, chip_key: str) -> None:
     if not picked:
         return
     try:
-        store.label(sound_id, add=[picked], user=st.session_state.get("user", "local"),
+        store.label(sound_id, add=[picked], user=session_user(),
                     threshold=session_threshold())
     except (StoreError, ValueError) as e:
         st.session_state[f"{chip_key}_notice"] = f"Not saved: {e}"

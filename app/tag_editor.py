@@ -12,15 +12,15 @@ from functools import lru_cache
 import streamlit as st
 
 from app.settings import session_threshold, session_user
+from app.tag_rows import CSS as ROWS_CSS
+from app.tag_rows import Row, tag_rows
 from app.text import escape_markdown
-from app.ui import score_bar
 from core.store import SoundLabels, StoreError, TagStore
 from core.store.vocabulary import spelled_aliases, vocabulary_set
 
 SHOWN_PREDICTIONS = 8  # predictions listed per card (those at or above the threshold always)
 SHOWN_LINES = 10  # tag rows shown open; further rows wait in an expander
 CAPTION_TAGS = 12  # final tags named in the card's summary line
-TAG_WIDTH = 150  # pixels for the tag's name at the start of its row
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ def _label(store: TagStore, sound_id: int, msg_key: str, **changes) -> None:
     except (StoreError, ValueError) as e:
         st.session_state[msg_key] = ("error", f"Not saved: {e}")
         return
+    _redraw_with(msg_key, result.labels)
     notes = []
     for tag in result.out_of_vocabulary:
         close = ", ".join(result.suggestions.get(tag, [])) or "none"
@@ -94,6 +95,14 @@ def _take_back(store: TagStore, sound_id: int, tag: str, msg_key: str, fallback:
         _label(store, sound_id, msg_key, remove=[tag])
     else:
         st.session_state[msg_key] = None
+        _redraw_with(msg_key, done.labels if done else None)
+
+
+def _redraw_with(msg_key: str, labels: SoundLabels | None) -> None:
+    """Hand the card's redraw the labels its write read back in the same transaction, so an edit
+    opens the store once, not twice. Not its reviewed mark: a change of it still runs the page."""
+    if labels is not None:
+        st.session_state[msg_key.removesuffix("_message") + "_seed"] = labels
 
 
 def _on_add(store: TagStore, sound_id: int, key: str, counter: str, msg_key: str) -> None:
@@ -113,46 +122,40 @@ def _on_undo(store: TagStore, sound_id: int, msg_key: str) -> None:
     st.session_state[msg_key] = None if done else ("info", "Nothing of yours to undo here.")
 
 
-def _tag_row(store: TagStore, sound_id: int, line: TagLine, prefix: str, msg_key: str,
-             number: int) -> None:
-    # One horizontal container, not st.columns: a row is 5 elements instead of 9, and the
-    # browser's time to draw a page grows with its element count (README, Performance).
-    # Each button's label names its action and tag ("Remove piano"): a screen reader and the
-    # keyboard shortcuts (app/review_keys.py, which finds row `number` by its key) read it; the
-    # page's CSS (ROW_CSS) hides the text, so the row shows the icon alone.
-    key = f"{prefix}_{sound_id}_{line.tag}"
-    with st.container(horizontal=True, vertical_alignment="center", gap="small", wrap=False,
-                      key=f"{prefix}_{sound_id}_tagrow{number}_{line.tag}"):
-        mark = "" if line.in_vocabulary else " ∉"
-        shown = escape_markdown(line.tag) + mark
-        st.markdown(f"~~{shown}~~" if line.state == "removed" else
-                    f"**{shown}**" if line.state in ("confirmed", "added") else shown, width=TAG_WIDTH)
-        if line.score is not None:
-            score_bar(None, line.score, STATE_NOTE[line.state])
-        else:
-            st.caption(STATE_NOTE[line.state])
-        name = escape_markdown(line.tag)
-        if line.state == "removed":
-            st.button(f"Put back {name}", key=f"{key}_restore", icon=":material/undo:",
-                      on_click=_take_back, args=(store, sound_id, line.tag, msg_key, "none"))
-            return
-        st.button(f"Confirm {name}", key=f"{key}_confirm", icon=":material/check:",
-                  disabled=line.state == "confirmed", on_click=_label,
-                  args=(store, sound_id, msg_key), kwargs={"confirm": [line.tag]})
-        if line.state == "added":  # your own addition is taken back, not kept as a removal
-            st.button(f"Remove {name}", key=f"{key}_remove", icon=":material/close:",
-                      on_click=_take_back, args=(store, sound_id, line.tag, msg_key, "remove"))
-            return
-        st.button(f"Remove {name}", key=f"{key}_remove", icon=":material/close:", on_click=_label,
-                  args=(store, sound_id, msg_key), kwargs={"remove": [line.tag]})
+def _row(line: TagLine, number: int) -> Row:
+    """What a tag row draws and which buttons it has (app/tag_rows.py draws them)."""
+    mark = "" if line.in_vocabulary else " ∉"
+    look = ("struck" if line.state == "removed" else
+            "strong" if line.state in ("confirmed", "added") else "")
+    actions = (("restore",) if line.state == "removed" else
+               ("confirm", "take_back") if line.state == "added" else ("confirm", "remove"))
+    return Row(number, line.tag, line.tag + mark, look, line.score, STATE_NOTE[line.state],
+               actions, disabled=("confirm",) if line.state == "confirmed" else ())
 
 
-# The tag rows' button labels are for screen readers and shortcuts; the row shows the icon.
-ROW_CSS = """<style>
-[class*="_tagrow"] [data-testid="stButton"] [data-testid="stMarkdownContainer"] {
-  position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%);
-  white-space: nowrap; }
-.tagkeys-current { outline: 2px solid var(--st-primary-color, #00bcd4); outline-offset: 2px; }
+def _on_row(store: TagStore, sound_id: int, msg_key: str, tag: str, do: str) -> None:
+    """A tag row's button: confirm, remove, take back your own addition, or put back."""
+    if do == "confirm":
+        _label(store, sound_id, msg_key, confirm=[tag])
+    elif do == "remove":
+        _label(store, sound_id, msg_key, remove=[tag])
+    elif do == "take_back":  # your own addition is taken back, not kept as a removal
+        _take_back(store, sound_id, tag, msg_key, "remove")
+    elif do == "restore":
+        _take_back(store, sound_id, tag, msg_key, "none")
+
+
+def _rows(store: TagStore, sound_id: int, lines: list[TagLine], prefix: str, msg_key: str,
+          first: int, part: str) -> None:
+    """Tag rows `first`, `first + 1`, ... of a card, drawn as one element (app/tag_rows.py)."""
+    tag_rows(f"{prefix}_{sound_id}_tagrows{part}", f"{prefix}_{sound_id}_",
+             [_row(line, number) for number, line in enumerate(lines, first)],
+             lambda tag, do: _on_row(store, sound_id, msg_key, tag, do))
+
+
+# The tag rows' look, and the card the keyboard shortcuts act on (app/review_keys.py) outlined.
+ROW_CSS = f"""<style>{ROWS_CSS}
+.tagkeys-current {{ outline: 2px solid var(--st-primary-color, #00bcd4); outline-offset: 2px; }}
 </style>"""
 
 
@@ -198,12 +201,11 @@ def tag_editor(store: TagStore, sound_id: int, prefix: str) -> None:
                + f"final tags: {escape_markdown(summary(people_first(labels)))}")
     lines = tag_lines(labels)
     rows = [line for line in lines if line.state != "suggested"]
-    for number, line in enumerate(rows[:SHOWN_LINES], 1):
-        _tag_row(store, sound_id, line, prefix, msg_key, number)
+    if rows:
+        _rows(store, sound_id, rows[:SHOWN_LINES], prefix, msg_key, 1, "")
     if len(rows) > SHOWN_LINES:
         with st.expander(f"{len(rows) - SHOWN_LINES} more tags"):
-            for number, line in enumerate(rows[SHOWN_LINES:], SHOWN_LINES + 1):
-                _tag_row(store, sound_id, line, prefix, msg_key, number)
+            _rows(store, sound_id, rows[SHOWN_LINES:], prefix, msg_key, SHOWN_LINES + 1, "_more")
     _suggestions(store, sound_id, [line for line in lines if line.state == "suggested"], prefix,
                  msg_key)
     _add_and_undo(store, sound_id, labels, prefix, msg_key)
@@ -258,13 +260,19 @@ def _add_and_undo(store: TagStore, sound_id: int, labels: SoundLabels, prefix: s
     # matches" entry, which added every match of "bass".
     n = st.session_state.get(_add_counter(base), 0)
     add_key = base if n == 0 else f"{base}_{n}"
-    st.multiselect("Add tags", vocabulary_options(), key=add_key, accept_new_options=True,
-                   max_selections=1,
-                   placeholder="Type to search the 1000 tags; Enter adds",
-                   on_change=_on_add, args=(store, sound_id, add_key, _add_counter(base), msg_key),
-                   help="Tags are normalized to the model's vocabulary ('bass' becomes 'bas'). "
-                        "A tag outside it is kept and marked ∉.")
-    with st.container(horizontal=True, gap="small"):  # 3 elements; st.columns(2) made 5
+    # The box sits in a popover, which the browser draws only when it is opened: a page of ten
+    # cards no longer builds ten lists of the 1000 tags (it was half of a page change's time;
+    # README, Performance). The shortcut `a` opens it and puts the cursor in the box.
+    with st.container(horizontal=True, gap="small"):  # 4 elements in one row
+        with st.popover("Add tags", icon=":material/add:", key=f"{prefix}_{sound_id}_addtags",
+                        width="stretch"):
+            st.multiselect("Add tags", vocabulary_options(), key=add_key,
+                           accept_new_options=True, max_selections=1,
+                           placeholder="Type to search the 1000 tags; Enter adds",
+                           on_change=_on_add,
+                           args=(store, sound_id, add_key, _add_counter(base), msg_key),
+                           help="Tags are normalized to the model's vocabulary ('bass' becomes "
+                                "'bas'). A tag outside it is kept and marked ∉.")
         _confirm_all_and_undo(store, sound_id, labels, prefix, msg_key)
 
 

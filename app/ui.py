@@ -108,6 +108,19 @@ def _stored_spectrogram(sound_id: int, path: str, mtime: float, patch_start: int
     return spectrogram_png(compute_spectrogram(audio.samples, patch_start))
 
 
+@st.fragment
+def spectrogram_on_demand(prefix: str, sound_id: int, path: str | None,
+                          patch_start: int | None = None) -> None:
+    """A card's spectrogram behind a closed expander: decoded, drawn and sent only once it is
+    opened (a page of cards no longer computes ten PNGs; opening one reruns this alone)."""
+    if not path or not Path(path).is_file():
+        return
+    with st.expander("Spectrogram", icon=":material/graphic_eq:", on_change="rerun",
+                     key=f"{prefix}_{sound_id}_spectrogram") as box:
+        if box.open:
+            stored_spectrogram(sound_id, path, patch_start)
+
+
 def stored_spectrogram(sound_id: int, path: str | None, patch_start: int | None = None) -> None:
     """Spectrogram of a library file with the analysed patch marked."""
     if not path or not Path(path).is_file():

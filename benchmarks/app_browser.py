@@ -1,16 +1,22 @@
 """The feed page as a person sees it: `streamlit run` on 127.0.0.1, Debian's Chromium via Playwright.
 
-With N sounds in the store and the model already loaded (the home page loads it), it times:
+With N sounds in the store (each with one of the demo recordings as its audio) and the model
+already loaded (the home page loads it), it times:
 - a click on "Feed and review" in the sidebar until the page's ten cards are drawn and the
   script run is over (the first time, then the median of the next clicks);
 - a fresh browser tab opened straight at /feed, until the same point;
 - on the feed page: a page change (the pager's "Next page"), a filter change (Show: "To review",
-  then "All" again) and a card edit (a tag row's Confirm or Remove button, on a card already
-  reviewed, so only that card runs again), each from the click until the run is over and the
-  page's cards are drawn; the medians of several;
+  then "All" again; every other sound is reviewed, so each shows another first card) and a card
+  edit (a tag row's Remove or Put back button, on a card already reviewed, so only that card
+  runs again), each from the click until the run is over and the page's cards are drawn; the
+  medians of several;
 and the streamlit server's own peak RSS (VmHWM) at the end.
 
-    python benchmarks/app_browser.py [--sounds N] [--clicks K]   (run by `python -m core bench`)
+`--against REV` measures the app of an older commit (`git archive REV`, with its own `core`) on
+the same store in the same run, first, and prints its figures under "before" with the ratios.
+
+    python benchmarks/app_browser.py [--sounds N] [--clicks K] [--against REV]
+    (run by `python -m core bench`, against core.bench.run.BROWSER_BASELINE)
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,9 +35,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_START_S = 180
 STEP_MS = 120_000
-# Drawn: the page's cards are there and no placeholder (skeleton) is left in them.
+FIGURES = ("click_first_s", "click_median_s", "new_tab_s", "page_change_median_s",
+           "filter_change_median_s", "card_edit_median_s")
+# Drawn: the page's cards are there, no placeholder (skeleton) is left in them, and every card's
+# tag rows (app/tag_rows.py, drawn by a script of their own) are in.
 CARDS_JS = """n => document.querySelectorAll('[class*="st-key-feed_card_"]').length >= n
-              && !document.querySelector('[data-testid="stSkeleton"]')"""
+              && !document.querySelector('[data-testid="stSkeleton"]')
+              && !document.querySelector('[class*="_tagrows"]:not(:has(.tagrows))')"""
 RUNNING = '[data-testid="stStatusWidget"]'
 
 
@@ -99,14 +111,17 @@ def measure_feed(page, cards: int, sounds: int, repeats: int) -> dict:
              for i in range(repeats)]
     show = page.locator(".st-key-feed_show")
     filters = []
-    for _ in range(repeats):
-        filters.append(timed_click(page, show.get_by_text("To review", exact=True), cards, False))
+    for _ in range(repeats):  # the newest sound is reviewed: each shows another first card
+        filters.append(timed_click(page, show.get_by_text("To review", exact=True),
+                                   min(cards, sounds // 2)))
         settle(page)
-        filters.append(timed_click(page, show.get_by_text("All", exact=True), cards, False))
+        filters.append(timed_click(page, show.get_by_text("All", exact=True), cards))
         settle(page)
-    card = page.locator('[class*="st-key-feed_card_"]').first
+    todo = page.locator('[class*="st-key-feed_card_"]').filter(has_text="Not reviewed yet").first
+    card_key = re.search(r"st-key-feed_card_\d+", todo.get_attribute("class")).group(0)
+    card = page.locator(f".{card_key}")  # the same card once it says "Reviewed"
     first = card.get_by_role("button", name=re.compile(r"^Confirm \S+$")).first
-    tag = first.inner_text().split()[-1]
+    tag = first.evaluate("b => b.getAttribute('aria-label') || b.innerText").split()[-1]
     timed_click(page, first, cards, False)  # the card's first edit: the page runs again for its count
     card.get_by_role("button", name=f"Remove {tag}", exact=True).wait_for(timeout=STEP_MS)
     page.wait_for_timeout(1000)
@@ -152,25 +167,84 @@ def measure(url: str, clicks: int, cards: int, sounds: int) -> dict:
             "new_tab_s": round(new_tab, 3), **feed}
 
 
+def fill_with_audio(db: Path, n: int) -> None:
+    """N synthetic sounds (benchmarks/app_render.py's), each with one of the 30 demo recordings
+    as its audio file, as a curator's store has: every card draws a player, and a spectrogram
+    when asked for one."""
+    from dataclasses import replace
+
+    from core.store.bench import BenchConfig, _sounds
+    from core.store.store import TagStore
+
+    files = sorted(str(f) for f in (ROOT / "data" / "demo").glob("*.ogg"))
+    items = [(replace(info, audio_path=files[i % len(files)] if files else None), preds, model)
+             for i, (info, preds, model) in enumerate(_sounds(BenchConfig(n_sounds=n)))]
+    TagStore(db).add_sounds(items)
+
+
+def review_every_other(db: Path) -> None:
+    """A person confirmed one tag of every other sound, the newest among them, so "To review"
+    and "All" start with different cards (and a filter change is seen when it is drawn)."""
+    from core.store import LabelRequest, TagStore
+
+    store = TagStore(db)
+    ids = sorted(store.list_ids())
+    rows = store.rows_for(ids[-1::-2])
+    store.label_many([LabelRequest(r.id, confirm=[r.labels.predicted[0][0]], user="bench")
+                      for r in rows if r.labels.predicted])
+
+
+def checkout(rev: str, dest: Path) -> Path:
+    """The tree of commit `rev` in `dest` (models included, as committed); a folder is used as
+    it is."""
+    if Path(rev).is_dir():
+        return Path(rev).resolve()
+    dest.mkdir()
+    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest
+
+
+def measure_app(root: Path, tmp: Path, args) -> dict:
+    """The figures of the app in `root`, on a fresh copy of the store (the card edits change it)."""
+    from benchmarks.local_app import running_app
+    from core.bench.timing import vm_hwm_mb
+
+    db = tmp / f"bench-{root.name}.duckdb"
+    shutil.copyfile(tmp / "bench.duckdb", db)
+    env = {"TAGGER_DB": str(db), "TAGGER_AUDIO": str(tmp / "audio"),
+           "TAGGER_RUNS": str(tmp / "runs")}
+    with running_app(env, tmp / f"streamlit-{root.name}.log", SERVER_START_S, root=root) as (url, pid):
+        figures = measure(url, args.clicks, min(10, args.sounds), args.sounds)
+        figures["server_peak_rss_mb"] = round(vm_hwm_mb(pid), 1)
+    return figures
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--sounds", type=int, default=10_000)
     p.add_argument("--clicks", type=int, default=5, help="repeat clicks for the median")
+    p.add_argument("--against", metavar="REV", help="also measure the app of this git commit "
+                                                    "(or of this folder)")
     args = p.parse_args()
     sys.path.insert(0, str(ROOT))
-    from benchmarks.app_render import fill_store
-    from benchmarks.local_app import running_app
-    from core.bench.timing import vm_hwm_mb
 
+    out = {"sounds": args.sounds, "cards": min(10, args.sounds)}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        fill_store(tmp / "bench.duckdb", args.sounds)
-        env = {"TAGGER_DB": str(tmp / "bench.duckdb"), "TAGGER_AUDIO": str(tmp / "audio"),
-               "TAGGER_RUNS": str(tmp / "runs")}
-        with running_app(env, tmp / "streamlit.log", SERVER_START_S) as (url, pid):
-            figures = measure(url, args.clicks, min(10, args.sounds), args.sounds)
-            figures["server_peak_rss_mb"] = round(vm_hwm_mb(pid), 1)
-    print(json.dumps({"sounds": args.sounds, "cards": min(10, args.sounds), **figures}))
+        fill_with_audio(tmp / "bench.duckdb", args.sounds)
+        review_every_other(tmp / "bench.duckdb")
+        if args.against:  # first: a machine that gets busier favours the old code, not the new
+            try:
+                root = checkout(args.against, tmp / "before")
+            except (OSError, subprocess.CalledProcessError):
+                out["before"] = {"rev": args.against, "error": "not in this checkout's history"}
+            else:
+                out["before"] = {"rev": args.against, **measure_app(root, tmp, args)}
+        out.update(measure_app(ROOT, tmp, args))
+    if "error" not in out.get("before", {"error": ""}):
+        out["ratios"] = {k: round(out["before"][k] / out[k], 2) for k in FIGURES if out[k] > 0}
+    print(json.dumps(out))
     return 0
 
 

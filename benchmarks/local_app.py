@@ -32,20 +32,23 @@ def free_port() -> int:
 
 @contextmanager
 def running_app(env: dict[str, str], log: Path, start_timeout_s: float,
-                address: str | None = "127.0.0.1") -> Iterator[tuple[str, int]]:
+                address: str | None = "127.0.0.1", root: Path = ROOT) -> Iterator[tuple[str, int]]:
     """`streamlit run app/main.py` with `env` over this process's environment (never an API key):
     yields (its URL, its pid) once it answers its health check, and stops it afterwards.
-    `address=None` passes no --server.address: the committed .streamlit/config.toml decides."""
+    `address=None` passes no --server.address: the committed .streamlit/config.toml decides.
+    `root`: the checkout whose app runs (another one, e.g. older code, imports its own `core`)."""
     full_env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **env}
     full_env.pop("FREESOUND_API_KEY", None)
     full_env.pop("STREAMLIT_SERVER_ADDRESS", None)
+    if root != ROOT:
+        full_env["PYTHONPATH"] = str(root)
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
            "--server.headless", "true", "--server.fileWatcherType", "none",
            "--browser.gatherUsageStats", "false"]
     cmd += ["--server.address", address] if address else []
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=root, env=full_env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc, log, start_timeout_s)

@@ -13,7 +13,7 @@ from app.settings import resolve_settings, session_threshold, session_user
 from app.similar_panel import similar_panel
 from app.tag_editor import row_styles, seed_labels, tag_editor, vocabulary_options
 from app.text import escape_markdown
-from app.ui import audio_player, sound_header, stored_spectrogram, threshold_slider
+from app.ui import audio_player, sound_header, spectrogram_on_demand, threshold_slider
 from core.store import Sound, SoundQuery, SoundRow, StoreError, TagStore
 
 SHOW = {"All": None, "To review": False, "Reviewed": True}
@@ -70,12 +70,12 @@ def card(store: TagStore, sound: Sound, row: SoundRow, focused: bool) -> None:
         with left:
             sound_header(sound)
             if audio_player(sound.audio_path, sound.duration_s):
-                stored_spectrogram(sound.id, sound.audio_path, sound.patch_start)
+                spectrogram_on_demand("feed", sound.id, sound.audio_path, sound.patch_start)
         with right:
             tag_editor(store, sound.id, "feed")
             account_panel(store, sound, "feed", settings)
             similar_panel(store, settings.model_dir, f"feed_{row.id}", sound_id=sound.id,
-                          threshold=st.session_state.get("threshold", 0.5))
+                          threshold=session_threshold())
 
 
 def pager(page: rq.QueuePage, key: str) -> None:

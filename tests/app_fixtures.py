@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -74,3 +75,42 @@ def texts(at: AppTest, kinds: tuple[str, ...] = TEXT_KINDS) -> str:
 def plain(at: AppTest, kinds: tuple[str, ...] = TEXT_KINDS) -> str:
     """texts() with markdown backslash escapes taken out: what a reader sees."""
     return re.sub(r"\\(.)", r"\1", texts(at, kinds))
+
+
+def tag_rows(at: AppTest, prefix: str, sound_id: int) -> list[dict]:
+    """The tag rows a card draws (app/tag_rows.py: one component per card, so AppTest sees no
+    buttons in them): each row's tag, shown text, look, score, note and buttons."""
+    rows = []
+    for element in at.get("bidi_component"):
+        if (element.key or "").startswith(f"{prefix}_{sound_id}_tagrows"):
+            rows += json.loads(element.proto.json)["rows"]
+    return rows
+
+
+def row_buttons(at: AppTest, prefix: str, sound_id: int) -> dict[str, dict]:
+    """'<tag>_<confirm|remove|restore>' -> that button of the card's tag rows (as the class names
+    the keyboard shortcuts use)."""
+    return {f"{row['tag']}_{b['cls']}": b for row in tag_rows(at, prefix, sound_id)
+            for b in row["buttons"]}
+
+
+def click_row(at: AppTest, prefix: str, sound_id: int, name: str) -> AppTest:
+    """Click a tag row's button ('piano_remove'), sending what the browser's click sends."""
+    button = row_buttons(at, prefix, sound_id)[name]
+    assert not button["disabled"], f"{name} is greyed out"
+    return row_event(at, prefix, sound_id, name[: -len(button["cls"]) - 1], button["do"])
+
+
+def row_event(at: AppTest, prefix: str, sound_id: int, tag: str, do: str) -> AppTest:
+    """Send the card's tag rows the "action" trigger event {tag, do} (what a click in the
+    browser sends, or a forged one) and run; the run's callback decides what it does."""
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    (element, *_) = [e for e in at.get("bidi_component")
+                     if (e.key or "").startswith(f"{prefix}_{sound_id}_tagrows")]
+    states = at._tree.get_widget_states()
+    states.widgets.append(WidgetState(
+        id=_make_trigger_id(element.proto.id, "events"),
+        json_trigger_value=json.dumps([{"event": "action", "value": {"tag": tag, "do": do}}])))
+    return at._run(states, timeout=TIMEOUT_S)

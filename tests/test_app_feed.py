@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from core.store import SoundQuery, TagStore
-from tests.app_fixtures import HOSTILE, add_real_sounds, open_page, plain, point_app_at, texts
+from tests.app_fixtures import (
+    HOSTILE,
+    add_real_sounds,
+    click_row,
+    open_page,
+    plain,
+    point_app_at,
+    row_buttons,
+    tag_rows,
+    texts,
+)
 
 
 @pytest.fixture
@@ -36,27 +48,33 @@ def test_cards_show_sounds_newest_first_with_player_and_tags(app_env):
     assert page.index("tone number 2") < page.index("tone number 1") < page.index("tone number 0")
     assert "3 sounds" in page
     assert len(at.get("audio")) == 3
-    assert len(at.image) == 3  # one spectrogram per card
-    bars = [p.text for p in at.progress]
-    assert bars[:2] == ["0.70", "0.70"]  # the tags that count, as score bars
-    assert {"piano", "note"} <= {m.value for m in at.markdown}
+    assert len(at.image) == 0  # spectrograms wait, closed, until asked for
+    assert [e.label for e in at.expander].count("Spectrogram") == 3
+    at.session_state[f"feed_{ids[2]}_spectrogram"] = True  # a person opens the first card's
+    at.run()
+    assert len(at.image) == 1
+    rows = tag_rows(at, "feed", ids[2])  # the first card: the tags that count, with score bars
+    assert [(r["shown"], r["score"], r["look"]) for r in rows] == [("piano", 0.7, ""),
+                                                                   ("note", 0.7, "")]
     suggestions = at.button_group(key=f"feed_{ids[0]}_suggest")  # those below, as chips
     assert [o.content for o in suggestions.proto.options][:2] == ["bell 0.45", "drum 0.10"]
-    assert {"piano_confirm", "piano_remove", "confirm_all", "undo"} <= set(card_buttons(at, ids[0]))
+    assert {"piano_confirm", "piano_remove"} <= set(row_buttons(at, "feed", ids[0]))
+    assert row_buttons(at, "feed", ids[0])["piano_remove"]["label"] == "Remove piano"  # named
+    assert {"confirm_all", "undo"} <= set(card_buttons(at, ids[0]))
 
 
 def test_a_removal_lands_in_duckdb_and_survives_a_reload(app_env):
     db, audio = app_env
     (sid,) = add_real_sounds(db, audio, 1)
     at = open_page("feed")
-    card_buttons(at, sid)["piano_remove"].click()
-    at.run()
+    click_row(at, "feed", sid, "piano_remove")
     assert not at.exception
     labels = TagStore(db).labels(sid)  # a fresh store object reads the file again
     assert labels.removed == ["piano"] and "piano" not in labels.final
     assert [c.user for c in TagStore(db).history(sid)] == ["tester"]
     reloaded = open_page("feed")
-    assert "~~piano~~" in texts(reloaded)
+    assert tag_rows(reloaded, "feed", sid)[0]["look"] == "struck"  # drawn struck through
+    assert "piano_restore" in row_buttons(reloaded, "feed", sid)
     assert "1 sound · showing 1–1" in plain(reloaded)
     assert "Reviewed" in texts(reloaded)
 
@@ -69,7 +87,8 @@ def test_confirm_add_and_undo(app_env):
     assert "bell" in TagStore(db).labels(sid).final
     assert "bell" in TagStore(db).labels(sid).confirmed
     assert at.button_group(key=f"feed_{sid}_suggest").value is None  # ready for the next click
-    assert "**bell**" in {m.value for m in at.markdown}  # now a confirmed row of its own
+    assert ("bell", "strong", "confirmed") in {(r["tag"], r["look"], r["note"])  # a row of its own
+                                               for r in tag_rows(at, "feed", sid)}
     at.multiselect(key=f"feed_{sid}_add").set_value(["Basses"]).run()
     labels = TagStore(db).labels(sid)
     assert "bas" in labels.added  # normalized onto the vocabulary's own spelling
@@ -89,7 +108,7 @@ def test_out_of_vocabulary_tag_is_kept_marked_with_suggestions(app_env):
     assert "pianoo" in TagStore(db).labels(sid).out_of_vocabulary
     warning = "\n".join(w.value for w in at.warning)
     assert "not one of the model" in warning and "piano" in warning
-    assert "pianoo ∉" in plain(at)
+    assert "pianoo ∉" in {r["shown"] for r in tag_rows(at, "feed", sid)}
 
 
 def test_hostile_remote_text_is_shown_literally(app_env):
@@ -147,8 +166,10 @@ def test_ten_thousand_sounds_page_in_sql(app_env):
     at.selectbox(key="feed_sort").set_value("Least certain first").run()
     assert not at.exception
     assert "showing 1–10" in plain(at)  # a new sort starts again at the first page
-    bars = [p.text for p in at.progress]
-    assert bars.count("0.50") == 10  # every card's piano score sits right on the threshold
+    scores = [row["score"] for element in at.get("bidi_component")
+              if (element.key or "").endswith("_tagrows")
+              for row in json.loads(element.proto.json)["rows"]]
+    assert scores.count(0.5) == 10  # every card's piano score sits right on the threshold
 
 
 def test_fetch_now_runs_the_feed_job_against_a_local_api(app_env, monkeypatch):
@@ -231,5 +252,10 @@ def test_a_missing_or_broken_audio_file_is_said_not_raised(app_env):
     assert not at.exception
     page = plain(at)
     assert "The audio file is not in the library" in page
-    assert "No spectrogram: Failed to decode tone1.wav" in page
+    ids = TagStore(db).list_ids()
+    for sid in ids:  # open both cards' spectrograms (only tone1's has a file to open)
+        at.session_state[f"feed_{sid}_spectrogram"] = True
+    at.run()
+    assert not at.exception
+    assert "No spectrogram: Failed to decode tone1.wav" in plain(at)
     assert len(at.multiselect) == 2  # both cards can still be corrected

@@ -6,7 +6,7 @@ import pytest
 
 from app.settings import mask_secret
 from core.store import TagStore
-from tests.app_fixtures import add_real_sounds, open_page, plain, point_app_at
+from tests.app_fixtures import add_real_sounds, click_row, open_page, plain, point_app_at
 
 KEY = "fs-home-key-3Zq8Wm1Px7"
 PAGES = ("home", "feed", "upload", "training", "export")
@@ -74,8 +74,7 @@ def test_the_reviewer_name_is_used_for_corrections(monkeypatch, tmp_path, tiny_m
     at = open_page()
     at.text_input(key="home_user").set_value("maria").run()
     at.switch_page("../pages/feed.py").run()
-    at.button(key=f"feed_{sid}_piano_remove").click()
-    at.run()
+    click_row(at, "feed", sid, "piano_remove")
     assert [c.user for c in TagStore(db).history(sid)] == ["maria"]
 
 

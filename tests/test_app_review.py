@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from core.store import TagStore
-from tests.app_fixtures import add_real_sounds, open_page, plain
+from tests.app_fixtures import (
+    add_real_sounds,
+    click_row,
+    open_page,
+    plain,
+    row_event,
+    tag_rows,
+)
 
 
 @pytest.fixture
@@ -26,12 +33,25 @@ def test_put_back_restores_the_prediction_and_is_no_confirmation(app_env):
     db, audio = app_env
     (sid,) = add_real_sounds(db, audio, 1)
     at = open_page("feed")
-    button(at, f"feed_{sid}_piano_remove").click().run()
-    button(at, f"feed_{sid}_piano_restore").click().run()
+    click_row(at, "feed", sid, "piano_remove")
+    click_row(at, "feed", sid, "piano_restore")
     assert not at.exception
     labels = TagStore(db).labels(sid)
     assert "piano" in labels.final and labels.confirmed == [] and labels.removed == []
     assert "Not reviewed yet" in plain(at)
+
+
+def test_a_row_event_for_a_button_not_drawn_stores_nothing(app_env):
+    db, audio = app_env
+    (sid,) = add_real_sounds(db, audio, 1)
+    at = open_page("feed")
+    row_event(at, "feed", sid, "piano", "restore")  # piano is not removed: no Put back drawn
+    row_event(at, "feed", sid, "cello", "confirm")  # not a row of this card
+    row_event(at, "feed", sid, "piano", "delete")  # no such action
+    assert not at.exception
+    assert TagStore(db).history(sid) == []
+    row_event(at, "feed", sid, "piano", "remove")  # drawn: it runs
+    assert TagStore(db).labels(sid).removed == ["piano"]
 
 
 def test_removing_your_own_added_tag_takes_it_back(app_env):
@@ -39,11 +59,12 @@ def test_removing_your_own_added_tag_takes_it_back(app_env):
     (sid,) = add_real_sounds(db, audio, 1)
     at = open_page("feed")
     at.multiselect(key=f"feed_{sid}_add").set_value(["guitar"]).run()
-    button(at, f"feed_{sid}_guitar_remove").click().run()
+    click_row(at, "feed", sid, "guitar_remove")
     assert not at.exception
     labels = TagStore(db).labels(sid)
     assert labels.removed == [] and "guitar" not in labels.final
     assert "guitar" not in plain(at)  # no struck-through row left behind
+    assert "guitar" not in {r["tag"] for r in tag_rows(at, "feed", sid)}
     assert TagStore(db).label_rows()[0].labels.removed == []  # nor in the export
 
 

@@ -10,7 +10,7 @@ import pytest
 from app.upload import MAX_UPLOAD_BYTES, UPLOAD_LIMIT_MB, refusal
 from core.settings import PREDICTIONS_KEPT
 from core.store import TagStore
-from tests.app_fixtures import ROOT, open_page, plain, point_app_at
+from tests.app_fixtures import ROOT, click_row, open_page, plain, point_app_at
 from tests.audio_factory import make_tone_file
 
 
@@ -96,8 +96,7 @@ def test_keep_in_library_stores_the_file_and_its_corrections(app_env, tmp_path):
     predicted = TagStore(db).labels(sound.id).predicted
     assert len(predicted) == PREDICTIONS_KEPT  # one number for uploads, the feed and the CLI
     top = predicted[0][0]
-    at.button(key=f"upload_{sound.id}_{top}_remove").click()
-    at.run()
+    click_row(at, "upload", sound.id, f"{top}_remove")
     assert top in TagStore(db).labels(sound.id).removed
     at.multiselect(key=f"upload_{sound.id}_add").set_value(["dogs"]).run()
     assert "dog" in TagStore(db).labels(sound.id).added

@@ -34,3 +34,17 @@ def test_app_browser_benchmark_times_a_small_store():
 
 def test_a_missing_browser_is_reported_not_hidden():
     assert "not measured: no chromium" in browser_lines({"error": "no chromium"})[0]
+
+
+def test_the_older_app_is_printed_beside_with_ratios():
+    figures = {"sounds": 10, "cards": 10, "click_first_s": 1.0, "click_median_s": 0.5,
+               "new_tab_s": 2.0, "page_change_median_s": 0.5, "filter_change_median_s": 0.5,
+               "card_edit_median_s": 0.2, "server_peak_rss_mb": 400.0,
+               "before": {"rev": "abc1234", "click_first_s": 2.0, "click_median_s": 1.5,
+                          "new_tab_s": 4.0, "page_change_median_s": 2.0,
+                          "filter_change_median_s": 1.0, "card_edit_median_s": 0.4},
+               "ratios": {"click_first_s": 2.0, "page_change_median_s": 4.0}}
+    (line,) = [x for x in browser_lines(figures) if "before (abc1234)" in x]
+    assert "page 2.0 s" in line and "page_change x4.0" in line and "click_first x2.0" in line
+    missing = {**figures, "before": {"rev": "abc1234", "error": "not in this checkout's history"}}
+    assert any("not measured: not in this checkout" in x for x in browser_lines(missing))

@@ -163,14 +163,15 @@ def test_upload_keep_and_correct_lands_in_the_store(app_server, page, tmp_path):
     remove.locator("button:visible").first.click()
     page.get_by_text(re.compile(r"^Reviewed ·")).wait_for()
     settle(page)
-    add = page.locator(f'[class*="st-key-upload_{sound_id}_add"] input')  # a new box per tag
+    add = add_box(page, "upload", sound_id)  # a new box per tag
     add.click()
     add.fill("guit")  # the autocomplete over the 1000 tags offers the matches
     page.get_by_role("option", name="guitar", exact=True).click()
     page.get_by_text(re.compile(r"final tags: .*\bguitar\b")).wait_for()
     page.keyboard.press("Escape")  # close the autocomplete list
     settle(page)
-    add.click()  # (the box that replaced the one that took 'guitar')
+    add = add_box(page, "upload", sound_id)  # (the box that replaced the one that took 'guitar')
+    add.click()
     add.fill("bass")  # Enter takes the first match: the word itself, stored as COALA's `bas`
     page.keyboard.press("Enter")
     page.get_by_text(re.compile(r"final tags: .*\bbas\b")).wait_for()
@@ -195,6 +196,15 @@ def test_upload_keep_and_correct_lands_in_the_store(app_server, page, tmp_path):
     assert "guitar" in exported["final"]
 
 
+def add_box(page, prefix: str, sound_id: int):
+    """A card's Add tags box, its popover opened first when it is closed (as a click would)."""
+    box = page.locator(f'[class*="st-key-{prefix}_{sound_id}_add"] input').first
+    if not box.is_visible():
+        page.locator(f".st-key-{prefix}_{sound_id}_addtags button").first.click()
+    box.wait_for()
+    return box
+
+
 def stored_sound(db: Path, tmp_path: Path, name: str, seconds: float = 1.0) -> int:
     """A generated tone stored straight into the app's tag store (as the feed job would)."""
     freq = 300.0 + sum(name.encode()) % 900  # another name, other audio: a sound of its own
@@ -208,7 +218,7 @@ def test_a_second_enter_in_add_tags_adds_nothing(app_server, page, tmp_path):
     base, db = app_server["url"], app_server["db"]
     sid = stored_sound(db, tmp_path, "enter twice")
     open_page(page, base, "feed", "Feed and review")
-    add = page.locator(f'[class*="st-key-feed_{sid}_add"] input')
+    add = add_box(page, "feed", sid)
     add.click()
     add.fill("crunchy")
     page.keyboard.press("Enter")
@@ -218,7 +228,8 @@ def test_a_second_enter_in_add_tags_adds_nothing(app_server, page, tmp_path):
     settle(page)
     page.keyboard.press("Enter")
     settle(page)
-    add.click()  # the next tag goes into the new, empty box
+    add = add_box(page, "feed", sid)  # the next tag goes into the new, empty box
+    add.click()
     add.fill("door")
     page.keyboard.press("Enter")
     page.get_by_text(re.compile(r"final tags: .*\bdoor\b")).wait_for()
@@ -266,7 +277,8 @@ def test_review_from_the_keyboard_with_named_buttons(app_server, page, tmp_path)
     until(lambda: labels().confirmed == ["piano"] and not labels().removed, "u undoes")
     card.get_by_role("button", name="Remove piano").wait_for()
     settle(page)
-    page.keyboard.press("a")  # into the Add box
+    page.keyboard.press("a")  # opens the Add box, and the cursor goes into it
+    page.wait_for_function("() => !!document.activeElement?.closest('[class*=\"_add\"]')")
     page.keyboard.type("door")
     page.keyboard.press("Enter")
     until(lambda: "door" in labels().added, "a, door, Enter adds door")
@@ -281,6 +293,20 @@ def test_review_from_the_keyboard_with_named_buttons(app_server, page, tmp_path)
     events = [(c.action, c.tag) for c in TagStore(db).history(sid) if not c.undone]
     assert ("add", "door") in events and ("confirm", "note") in events
     assert {t for _, t in events} <= {"piano", "note", "door"}  # no stray tag from a keystroke
+
+
+def test_a_cards_spectrogram_is_drawn_when_opened(app_server, page, tmp_path):
+    base, db = app_server["url"], app_server["db"]
+    sid = stored_sound(db, tmp_path, "spectrogram on demand")  # the newest: the first card
+    open_page(page, base, "feed", "Feed and review")
+    card = page.locator(f".st-key-feed_card_{sid}")
+    card.get_by_role("button", name="Remove piano").wait_for()
+    assert card.locator('[data-testid="stImage"]').count() == 0  # not drawn until asked for
+    card.get_by_text("Spectrogram", exact=True).click()
+    card.locator('[data-testid="stImage"] img').wait_for()
+    settle(page)
+    no_exception(page)
+    assert TagStore(db).history(sid) == []  # opening it stored nothing
 
 
 def test_every_page_renders_in_the_browser(app_server, page):

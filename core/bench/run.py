@@ -12,6 +12,7 @@ from core.bench.tagging import run_tagging
 from core.modeldir import PROJECT_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
+BROWSER_BASELINE = "d1ff7de"  # the feed page before its speed work (issue 13), measured beside it
 SECTIONS = ("tagging", "training", "store", "app", "similar")
 
 
@@ -24,7 +25,8 @@ def run_app(quick: bool, log=print) -> dict:
         return out
     log("6/7. the feed page in a real browser (streamlit run + Chromium)")
     out["browser"] = _run_json([str(PROJECT_ROOT / "benchmarks" / "app_browser.py"),
-                                "--sounds", sounds, "--clicks", "3" if quick else "7"])
+                                "--sounds", sounds, "--clicks", "3" if quick else "7",
+                                "--against", BROWSER_BASELINE])
     return out
 
 
@@ -114,4 +116,21 @@ def browser_lines(b: dict) -> list[str]:
             *([f"6 feed page changes         page {b['page_change_median_s']} s, filter "
                f"{b['filter_change_median_s']} s, card edit {b['card_edit_median_s']} s (medians) "
                "| target <= 1 s, <= 1 s, <= 0.3 s"] if "page_change_median_s" in b else []),
+            *before_lines(b),
             f"7 streamlit server peak RSS {b['server_peak_rss_mb']} MB (model loaded) | target <= 800 MB"]
+
+
+def before_lines(b: dict) -> list[str]:
+    """The same figures for the older app measured in the same run, and old / new."""
+    old = b.get("before")
+    if not old:
+        return []
+    if "error" in old:
+        return [f"6 feed page before ({old['rev']}) not measured: {old['error']}"]
+    ratios = b.get("ratios", {})
+    return [f"6 feed page before ({old['rev']}): first {old['click_first_s']} s, median "
+            f"{old['click_median_s']} s, new tab {old['new_tab_s']} s, page "
+            f"{old['page_change_median_s']} s, filter {old['filter_change_median_s']} s, card edit "
+            f"{old['card_edit_median_s']} s | old / new: "
+            + ", ".join(f"{k.removesuffix('_s').removesuffix('_median')} x{v}"
+                        for k, v in ratios.items())]
