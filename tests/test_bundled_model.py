@@ -25,18 +25,18 @@ def test_bundled_model_is_complete_small_and_meets_its_bar():
     test = loaded.metrics["evaluations"]["test"]  # the rendered test corpus (other seeds)
     assert test["roc_auc_macro"] >= 0.94 and test["pr_auc_macro"] >= 0.62
     recorded = loaded.metrics["evaluations"]["recorded"]  # packages it never trained on
-    assert recorded["roc_auc_macro"] >= 0.70 and recorded["top5"]["hit_rate"] >= 0.40
+    assert recorded["roc_auc_macro"] >= 0.70 and recorded["top5"]["hit_rate"] >= 0.60
 
 
-# The model trained on recordings too lost ground on two of these (README, "The bundled model"):
-# strict xfails, so a model that gets them back fails here until the marks go.
-REGRESSED = pytest.mark.xfail(strict=True, reason="regressed with the recorded corpus: rank 13 and 11")
+# The model trained on recordings too lost `drone` on the drone (README, "The bundled model"): a
+# strict xfail, so a model that gets it back fails here until the mark goes.
+REGRESSED = pytest.mark.xfail(strict=True, reason="regressed with the recorded corpus: rank 12")
 
 
 @pytest.mark.parametrize("name,expected,within", [
     ("bd_808.ogg", "kick", 5), ("drum_heavy_kick.ogg", "kick", 5), ("sn_dolf.ogg", "snare", 3),
     ("perc_bell.ogg", "bell", 5), pytest.param("ambi_drone.ogg", "drone", 5, marks=REGRESSED),
-    pytest.param("loop_amen.ogg", "drum", 5, marks=REGRESSED), ("loop_amen.ogg", "percussion", 5),
+    ("loop_amen.ogg", "drum", 5), ("loop_amen.ogg", "percussion", 5),
     ("drum_cymbal_open.ogg", "cymbal", 3),
 ])
 def test_real_cc0_samples_get_their_tag(tagger, name, expected, within):
@@ -55,7 +55,7 @@ def test_a_voice_the_corpus_never_used_is_speech(tagger, tmp_path):
 
 # Real recordings from minetest-data (CC-BY-SA-3.0), a package of the recorded corpus's test pool:
 # never trained on. `make test` installs it (12 MB). Each case: the tags a person would accept.
-MIN_RECORDING_HITS = 3  # of the 11 below; the model trained on rendered sounds alone got 0
+MIN_RECORDING_HITS = 7  # of the 11 below (the bundled model: 8); trained on rendered sounds alone: 0
 MINETEST = Path("/usr/share/games/minetest/games/minetest_game/mods")
 RECORDINGS = {
     "default/sounds/default_gravel_footstep.1.ogg": {"footstep", "step", "walk", "walking", "gravel"},
