@@ -41,10 +41,12 @@ def test_a_sound_under_a_second_says_how_long_it_is(monkeypatch, tmp_path, tiny_
 
     db = point_app_at(monkeypatch, tmp_path, tiny_model_dir)
     wav = make_tone_file(tmp_path / "blip.wav", seconds=0.45, freq=880.0)
-    TagStore(db).add_sound(SoundInfo(source="folder", name="blip", audio_path=str(wav),
-                                     content_hash=hashlib.sha256(wav.read_bytes()).hexdigest(),
-                                     duration_s=0.45), [("piano", 0.9)], "tiny-test@0")
+    sid, _ = TagStore(db).add_sound(SoundInfo(source="folder", name="blip", audio_path=str(wav),
+                                              content_hash=hashlib.sha256(wav.read_bytes()).hexdigest(),
+                                              duration_s=0.45), [("piano", 0.9)], "tiny-test@0")
     at = open_page("feed")
     assert not at.exception
     assert "0.45 s long (the player rounds it down to 0:00)" in plain(at)
+    at.session_state[f"feed_{sid}_spectrogram"] = True  # a person opens the card's spectrogram
+    at.run()
     assert len(at.image) == 1
