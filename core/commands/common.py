@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from tqdm import tqdm
 
 from core.registry import active_model
 from core.settings import settings
@@ -22,6 +26,22 @@ def add_threshold_option(p: argparse.ArgumentParser) -> None:
     default = settings().threshold
     p.add_argument("--threshold", type=float, default=default,
                    help=f"score from which a predicted tag counts as a label (default {default:g})")
+
+
+@contextmanager
+def progress_bar(unit: str, desc: str | None = None, disable: bool | None = False
+                 ) -> Iterator[Callable[..., None]]:
+    """A bar on stderr, and the callback a long job reports to: `(done, total, *message)`."""
+    bar = tqdm(unit=unit, desc=desc, file=sys.stderr, disable=disable)
+
+    def update(done: int, total: int, *_message) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        bar.close()
 
 
 def fail(message: str, code: int = 2) -> int:

@@ -3,11 +3,7 @@ embedding (sounds stored before embeddings were kept, or tagged by another model
 
 from __future__ import annotations
 
-import sys
-
-from tqdm import tqdm
-
-from core.commands.common import add_model_options, fail, model_dir
+from core.commands.common import add_model_options, fail, model_dir, progress_bar
 from core.modeldir import ModelNotFoundError
 from core.store import StoreError
 from core.store.cli import add_db_option, open_store
@@ -29,17 +25,10 @@ def run(args) -> int:
         tagger = Tagger(model_dir(args), args.device)
     except (ModelNotFoundError, StoreError, ValueError, OSError) as e:
         return fail(str(e))
-    bar = tqdm(unit="sound", file=sys.stderr)
-
-    def progress(done: int, total: int, _message: str) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-
     try:
-        summary = embed_missing(store, tagger, on_progress=progress)
+        with progress_bar("sound") as progress:
+            summary = embed_missing(store, tagger, on_progress=progress)
     except StoreError as e:
         return fail(str(e), 1)
-    finally:
-        bar.close()
     print(summary.line())
     return 1 if summary.failed else 0

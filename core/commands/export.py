@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from tqdm import tqdm
-
-from core.commands.common import add_threshold_option, fail
+from core.commands.common import add_threshold_option, fail, progress_bar
 from core.store import StoreError
 from core.store.cli import add_db_option, open_store
 from core.store.export import FORMATS, ExportError, export_labels
@@ -31,19 +29,12 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    bar = tqdm(unit="sound", file=sys.stderr, disable=args.format != "coala-h5")
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-
     try:
-        summary = export_labels(open_store(args), args.format, args.out, args.reviewed_only,
-                                args.since, args.threshold, progress, args.labels)
+        with progress_bar("sound", disable=args.format != "coala-h5") as progress:
+            summary = export_labels(open_store(args), args.format, args.out, args.reviewed_only,
+                                    args.since, args.threshold, progress, args.labels)
     except (StoreError, ExportError, OSError) as e:
         return fail(str(e))
-    finally:
-        bar.close()
     for sound_id, why in summary.skipped:
         print(f"skipped sound {sound_id}: {why}", file=sys.stderr)
     print(f"wrote {summary.path}: {summary.line()}")

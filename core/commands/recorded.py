@@ -7,9 +7,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from tqdm import tqdm
-
-from core.commands.common import fail
+from core.commands.common import fail, progress_bar
 from core.corpus.recorded_rules import POOLS, RULES_PATH, RulesError
 
 DEFAULT_DEST = "build/debian"
@@ -65,16 +63,8 @@ def _build(args) -> int:
 
     cfg = RecordedConfig(args.out, args.pool, args.packages, args.seed, args.variants, args.workers,
                          args.rules)
-    bar = tqdm(unit="clip", file=sys.stderr, desc=f"recorded {args.pool}")
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-
-    try:
+    with progress_bar("clip", desc=f"recorded {args.pool}") as progress:
         s = build_recorded(cfg, progress)
-    finally:
-        bar.close()
     common = sum(1 for n in s.tag_counts.values() if n >= 30)
     print(f"wrote {s.path}: {s.n} rows from {s.clips} recordings in {s.seconds:.0f} s; "
           f"{len(s.tag_counts)} tags, {common} with at least 30 recordings")

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from tqdm import tqdm
-
-from core.commands.common import add_model_options, fail, model_dir
+from core.commands.common import add_model_options, fail, model_dir, progress_bar
 from core.modeldir import ModelNotFoundError
 from core.store import StoreError
 from core.store.cli import add_db_option, open_store
@@ -31,18 +29,11 @@ def run(args) -> int:
         tagger = Tagger(model_dir(args), args.device)
     except (ModelNotFoundError, StoreError, ValueError, OSError) as e:
         return fail(str(e))
-    bar = tqdm(unit="sound", file=sys.stderr)
-
-    def progress(done: int, total: int, _message: str) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-
     try:
-        summary = retag(store, tagger, args.unreviewed_only, progress)
+        with progress_bar("sound") as progress:
+            summary = retag(store, tagger, args.unreviewed_only, progress)
     except StoreError as e:
         return fail(str(e), 1)
-    finally:
-        bar.close()
     for line in summary.errors:
         print(f"failed: {line}", file=sys.stderr)
     print(summary.line())
