@@ -14,11 +14,12 @@ from tests.audio_factory import make_tone_file
 TINY_DIMS = ModelDims(channels=(4, 8, 8, 8), hidden=32)
 
 
-def make_model_dir(out: Path, dims: ModelDims = TINY_DIMS, seed: int = 0) -> Path:
+def make_model_dir(out: Path, dims: ModelDims = TINY_DIMS, seed: int = 0, name: str = "tiny-test",
+                   version: str = "0") -> Path:
     """A randomly initialised model saved in the model-directory format (for plumbing tests)."""
     torch.manual_seed(seed)
     model = build_model(dims).eval()
-    info = ModelInfo(name="tiny-test", version="0", preset="custom", dims=dims,
+    info = ModelInfo(name=name, version=version, preset="custom", dims=dims,
                      trained_on="nothing: random weights for tests")
     return save_model_dir(out, model, info, card="# tiny-test\nRandom weights, for tests only.\n")
 

@@ -20,18 +20,12 @@ from tests.corpus_factory import build_tiny, tiny_catalog
 TRAINING = str(Path(__file__).resolve().parent.parent / "pages" / "training.py")
 
 
-def named_model(out: Path, name: str, seed: int) -> Path:
-    make_model_dir(out, seed=seed)
-    config = json.loads((out / "config.json").read_text())
-    (out / "config.json").write_text(json.dumps({**config, "name": name, "version": "1"}))
-    return out
-
 
 @pytest.fixture
 def models(tmp_path, monkeypatch):
     root = tmp_path / "models"
-    named_model(root / "default", "base", 0)
-    named_model(root / "better", "better", 1)
+    make_model_dir(root / "default", seed=0, name="base", version="1")
+    make_model_dir(root / "better", seed=1, name="better", version="1")
     point_app_at(monkeypatch, tmp_path, None)
     monkeypatch.delenv("TAGGER_MODEL")
     monkeypatch.setenv("TAGGER_MODELS", str(root))
@@ -64,7 +58,7 @@ def improved(models, tmp_path):
     """Two improved models, each with a comparison.json computed on a real tiny corpus."""
     test = build_tiny(tmp_path / "test.h5", 24, 3, tiny_catalog(tmp_path))
     for name, seed in (("improved-a", 2), ("improved-b", 3)):
-        new = named_model(models / name, name, seed)
+        new = make_model_dir(models / name, seed=seed, name=name, version="1")
         entry = compare_on(models / "default", new, test)
         (new / COMPARISON).write_text(json.dumps(
             {"base": str(models / "default"), "new": str(new), "heldout_label": "store held-out",

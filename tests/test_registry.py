@@ -15,18 +15,11 @@ from tests.audio_factory import make_tone_file
 from tests.conftest import make_model_dir
 
 
-def named_model(out, name: str, seed: int):
-    make_model_dir(out, seed=seed)
-    config = json.loads((out / "config.json").read_text())
-    (out / "config.json").write_text(json.dumps({**config, "name": name, "version": "1"}))
-    return out
-
-
 @pytest.fixture
 def models(tmp_path, monkeypatch):
     root = tmp_path / "models"
-    named_model(root / "default", "base", 0)
-    named_model(root / "better", "better", 1)
+    make_model_dir(root / "default", seed=0, name="base", version="1")
+    make_model_dir(root / "better", seed=1, name="better", version="1")
     monkeypatch.delenv("TAGGER_MODEL", raising=False)
     monkeypatch.setenv("TAGGER_MODELS", str(root))
     return root
