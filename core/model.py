@@ -73,9 +73,7 @@ class TaggerCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, n_mels, n_frames) scaled patches -> (batch, n_tags) logits."""
-        x = self.input_norm(x.unsqueeze(1))  # (batch, 1, n_mels, n_frames)
-        x = self.blocks(x)  # (batch, channels[-1], 4, 4)
-        return self.head(x)
+        return self.forward_with_embedding(x)[1]
 
     def forward_with_embedding(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(batch, n_mels, n_frames) -> ((batch, hidden) embeddings, (batch, n_tags) logits).
@@ -83,7 +81,8 @@ class TaggerCNN(nn.Module):
         The embedding is the penultimate layer (EMBEDDING_LAYER: the ReLU after the hidden
         linear layer), which the logits are computed from: no extra work beyond forward().
         """
-        x = self.blocks(self.input_norm(x.unsqueeze(1)))  # (batch, channels[-1], 4, 4)
+        x = self.input_norm(x.unsqueeze(1))  # (batch, 1, n_mels, n_frames)
+        x = self.blocks(x)  # (batch, channels[-1], 4, 4)
         hidden = self.head[:EMBEDDING_END](x)  # (batch, hidden)
         return hidden, self.head[EMBEDDING_END:](hidden)
 
