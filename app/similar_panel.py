@@ -40,7 +40,7 @@ def current_index(store: TagStore, model_dir: Path) -> EmbeddingIndex | None:
     except (ModelNotFoundError, ValueError, KeyError, OSError):
         label = ""
     counts = store.embedding_counts()
-    model = embedding_model(store, label)
+    model = embedding_model(counts, label)
     if not counts.get(model):
         return None
     return _index(str(store.path), model, counts[model])

@@ -92,10 +92,10 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norms > 0, norms, 1.0)
 
 
-def embedding_model(store: TagStore, preferred: str) -> str:
+def embedding_model(counts: dict[str, int], preferred: str) -> str:
     """`preferred` (the active model) when the store holds its embeddings, else the model whose
-    embeddings cover the most sounds, else `preferred` (nothing to search yet)."""
-    counts = store.embedding_counts()
+    embeddings cover the most sounds, else `preferred` (nothing to search yet). `counts`: the
+    store's embedding_counts()."""
     if counts.get(preferred) or not counts:
         return preferred
     return max(counts, key=lambda m: (counts[m], m))

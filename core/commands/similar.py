@@ -38,7 +38,7 @@ def run(args) -> int:
     try:
         store = open_store(args)
         directory = model_dir(args)
-        model = embedding_model(store, read_model_info(directory).label)
+        model = embedding_model(store.embedding_counts(), read_model_info(directory).label)
         sound = store.find_sound(args.sound)
         query, exclude, what = _query(store, sound, args, directory, model)
         if query is None:

@@ -63,5 +63,5 @@ def _index(store, args):
         if args.model:
             raise
         label = ""
-    model = embedding_model(store, label)
+    model = embedding_model(counts, label)
     return EmbeddingIndex.from_store(store, model) if counts.get(model) else None
