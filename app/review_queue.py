@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 import streamlit as st
 
+from app.resources import get_tagger
 from app.settings import resolve_settings
 from app.similar_panel import current_index
 from core.store import LabelRequest, SoundQuery, StoreError, TagStore
@@ -46,8 +47,12 @@ def queue_ids(store: TagStore, query: SoundQuery) -> list[int]:
     if held is None or held[0] != key:
         ids = store.list_ids(replace(query, limit=None, offset=0))
         if query.sort == "suspect":
-            index = current_index(store, resolve_settings().model_dir)
-            ids = suspect_order(store, ids, query.threshold, index)
+            model_dir = resolve_settings().model_dir
+            index = current_index(store, model_dir)
+            tagger, _ = get_tagger(model_dir)
+            scorer = tagger if tagger is not None and index is not None \
+                and tagger.model_label == index.model else None
+            ids = suspect_order(store, ids, query.threshold, index, scorer)
         st.session_state[QUEUE] = held = (key, ids)
     return held[1]
 

@@ -37,6 +37,9 @@ from core.tagger import Tagger
 TOP_K = 20  # predictions stored per sound, as the feed stores
 FLIP_SHARE = 0.05  # share of the final (sound, tag) labels flipped
 TOP_SHARE = 0.10  # share of the ranked sounds counted as "found"
+RANKINGS = {"with_neighbours": "suspects",  # as `suspects` ranks: model scores + neighbours
+            "model_only": "model scores alone",  # every judged tag scored from the embeddings
+            "stored_predictions_only": "stored top predictions alone"}  # no embeddings at all
 
 
 @dataclass(frozen=True)
@@ -136,12 +139,18 @@ def plant_errors(store: TagStore, pool: dict[int, Clip], share: float = FLIP_SHA
 
 
 def suspect_figures(store: TagStore, flipped: dict[int, tuple[str, str]], labels: int,
-                    index: EmbeddingIndex | None, top_share: float = TOP_SHARE) -> dict:
+                    index: EmbeddingIndex | None, tagger: Tagger | None = None,
+                    top_share: float = TOP_SHARE) -> dict:
     """Precision and recall of the flipped sounds among the top share of suspects (and the
-    best recall possible there), with the embeddings' neighbours mixed in and without."""
+    best recall possible there): as `suspects` ranks them (every judged tag scored from the
+    embeddings by `tagger`, the neighbours mixed in), by the model's scores alone, and by the
+    stored top predictions alone."""
     out = {"labels": labels, "flipped_sounds": len(flipped)}
-    for key, idx in (("with_neighbours", index), ("model_only", None)):
-        ranked = suspects(store, index=idx)
+    rankers = {"with_neighbours": (index, tagger), "model_only": (None, tagger),
+               "stored_predictions_only": (None, None)}
+    for key in RANKINGS:
+        idx, scorer = rankers[key]
+        ranked = suspects(store, index=idx, tagger=scorer)
         top = ranked[:max(1, round(top_share * len(ranked)))]
         found = [s for s in top if s.sound_id in flipped]
         named = [s for s in found if {t for t, _, _ in s.issues} & set(flipped[s.sound_id])]
@@ -153,8 +162,9 @@ def suspect_figures(store: TagStore, flipped: dict[int, tuple[str, str]], labels
 
 
 def evaluate_pool(store: TagStore, tagger: Tagger, clips: list[Clip] | Path, seed: int = 0,
-                  log: Callable[[str], None] = print) -> dict:
-    """`clips` from a manifest (read_manifest), or the path of a COALA-layout HDF5 file."""
+                  log: Callable[[str], None] = print, plantings: int = 1) -> dict:
+    """`clips` from a manifest (read_manifest), or the path of a COALA-layout HDF5 file; errors
+    are planted `plantings` times (seeds `seed`, `seed` + 1, ...), each on the truth afresh."""
     if isinstance(clips, Path):
         pool = pool_from_h5(store, tagger, clips)
         source, n_clips = str(clips), len(pool)
@@ -165,9 +175,19 @@ def evaluate_pool(store: TagStore, tagger: Tagger, clips: list[Clip] | Path, see
            "neighbours": neighbour_figures(index, pool)}
     review_as_truth(store, pool)
     out["neighbour_tags"] = asdict(evaluate_neighbours(store, index))
-    flipped = plant_errors(store, pool, FLIP_SHARE, seed)
-    out["planted"] = suspect_figures(store, flipped, sum(len(c.tags) for c in pool.values()), index)
-    out["settings"] = {"flip_share": FLIP_SHARE, "top_share": TOP_SHARE, "seed": seed}
+    labels = sum(len(c.tags) for c in pool.values())
+    runs = []
+    for planting in range(plantings):
+        review_as_truth(store, pool)  # the previous planting undone
+        flipped = plant_errors(store, pool, FLIP_SHARE, seed + planting)
+        runs.append(suspect_figures(store, flipped, labels, index, tagger))
+    out["planted"] = {**runs[0], "seed": seed}
+    if plantings > 1:
+        out["planted_mean"] = {key: {m: float(np.mean([r[key][m] for r in runs]))
+                                     for m in ("precision", "recall")} for key in RANKINGS}
+        out["planted_runs"] = runs
+    out["settings"] = {"flip_share": FLIP_SHARE, "top_share": TOP_SHARE, "seed": seed,
+                       "plantings": plantings}
     return out
 
 
@@ -181,14 +201,19 @@ def summary_lines(r: dict) -> list[str]:
              f"top-5 hit rate model {r['neighbour_tags']['model_hit_rate']:.3f}, neighbours "
              f"{r['neighbour_tags']['neighbour_hit_rate']:.3f}, model + neighbours "
              f"{r['neighbour_tags']['blended_hit_rate']:.3f}",
-             f"planted errors: {p['flipped_sounds']} sounds with a flipped tag "
-             f"({r['settings']['flip_share']:.0%} of {p['labels']} labels)"]
-    for key, what in (("with_neighbours", "suspects"), ("model_only", "model scores alone")):
+             f"planted errors (seed {p['seed']}): {p['flipped_sounds']} sounds with a flipped "
+             f"tag ({r['settings']['flip_share']:.0%} of {p['labels']} labels)"]
+    for key, what in RANKINGS.items():
         s = p[key]
         lines.append(f"  top {r['settings']['top_share']:.0%} of {what} ({s['top']} of {s['judged']}): "
                      f"precision {s['precision']:.3f}, recall {s['recall']:.3f} (target >= 0.5; "
                      f"at most {s['best_recall']:.3f} possible there); the flipped tag named for "
                      f"{s['flipped_tag_named']:.3f} of those found")
+    if "planted_mean" in r:
+        seeds = f"seeds {p['seed']}-{p['seed'] + r['settings']['plantings'] - 1}"
+        lines.append(f"mean over {r['settings']['plantings']} plantings ({seeds}): " + "; ".join(
+            f"{what} precision {r['planted_mean'][key]['precision']:.3f}, recall "
+            f"{r['planted_mean'][key]['recall']:.3f}" for key, what in RANKINGS.items()))
     return lines
 
 

@@ -4,11 +4,15 @@ Given labels are what people put on a sound: a curator's final tags when it is r
 its uploader's tags mapped onto the vocabulary (core.store.training_labels, mode "both"); a
 sound with neither is not judged. The scores are the stored predictions of the model that
 tagged it last: out of sample for every store sound, since no model is trained on the store
-before `improve` (and `improve` holds its sounds out by hash). Tags outside the top-K stored
-predictions score 0, i.e. below every stored one. When the store holds the model's embeddings,
-each score is mixed half and half with the share of the sound's 10 nearest other judged sounds
-whose given labels carry the tag (leave-one-out, so still out of sample): on the planted-error
-pools this found more of the errors than the model alone (README, "Likely-wrong labels").
+before `improve` (and `improve` holds its sounds out by hash). The store keeps a sound's top
+predictions only; given the model (a Tagger) and its stored embeddings, every judged tag is
+scored from the sound's embedding (Tagger.scores_from_embeddings), so a tag outside the top ones
+gets its own small score instead of a 0 shared with every other (ties that left the top of the
+ranking to the sounds' ids). Without them, tags outside the stored predictions score 0. When the
+store holds the model's embeddings, each score is mixed half and half with the share of the
+sound's 10 nearest other judged sounds whose given labels carry the tag (leave-one-out, so still
+out of sample): on the planted-error pools both found more of the errors than the stored
+predictions alone (README, "Likely-wrong labels").
 
 The ranking is cleanlab's multi-label label quality (Apache-2.0; see the README): per tag a
 one-vs-rest "self-confidence" (the probability of the given yes/no), aggregated per sound by its
@@ -20,6 +24,7 @@ given tag the scores doubt ("wrong?") or a tag they are sure of that was not giv
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +33,9 @@ from core.similar import EmbeddingIndex
 from core.store import TagStore
 from core.store.training_labels import training_labels
 from core.vocabulary import load_vocabulary
+
+if TYPE_CHECKING:
+    from core.tagger import Tagger
 
 DOUBT = 0.5  # a tag's own quality under this (the model leans the other way) is named
 MAX_NAMED = 3  # tags named per suspect
@@ -66,10 +74,11 @@ def given_labels(store: TagStore, threshold: float = THRESHOLD):
     return out
 
 
-def suspects(store: TagStore, threshold: float = THRESHOLD,
-             index: EmbeddingIndex | None = None) -> list[Suspect]:
+def suspects(store: TagStore, threshold: float = THRESHOLD, index: EmbeddingIndex | None = None,
+             tagger: Tagger | None = None) -> list[Suspect]:
     """Every judged sound, most likely mislabeled first (ties: lower id first); `index` (the
-    model's embeddings) mixes the nearest judged sounds' labels into the scores."""
+    model's embeddings) mixes the nearest judged sounds' labels into the scores; `tagger` (the
+    model whose embeddings the store holds) scores every judged tag from them."""
     from cleanlab.multilabel_classification.rank import (
         get_label_quality_scores,
         get_label_quality_scores_per_class,
@@ -86,6 +95,8 @@ def suspects(store: TagStore, threshold: float = THRESHOLD,
         for tag, score in row.predicted:
             if tag in col:
                 probs[r, col[tag]] = min(max(score, 0.0), 1.0)
+    if tagger is not None:
+        probs = _scores_from_embeddings(probs, store, items, tags, tagger)
     if index is not None and len(index):
         probs = _mix_neighbours(probs, items, col, index)
     labels = [[col[t] for t in given] for _, given, _ in items]
@@ -95,6 +106,27 @@ def suspects(store: TagStore, threshold: float = THRESHOLD,
                    _issues(per_tag[r], probs[r], set(given), tags))
            for r, ((row, given, origin), q) in enumerate(zip(items, quality, strict=True))]
     return sorted(out, key=lambda s: (s.quality, s.sound_id))
+
+
+def _scores_from_embeddings(probs: np.ndarray, store: TagStore, items: list, tags: list[str],
+                            tagger: Tagger) -> np.ndarray:
+    """Rows of sounds with the tagger's embedding scored for every judged tag; the others keep
+    their stored predictions."""
+    ids, vectors = store.embedding_matrix(tagger.model_label)
+    at = {int(i): n for n, i in enumerate(ids)}
+    rows = [(r, at[row.id]) for r, (row, _, _) in enumerate(items) if row.id in at]
+    if not rows:
+        return probs
+    position = {t: i for i, t in enumerate(tagger.vocabulary)}
+    columns = [position.get(t) for t in tags]
+    known = np.array([c is not None for c in columns])
+    scored = probs.copy()
+    for start in range(0, len(rows), BLOCK):
+        part = rows[start:start + BLOCK]
+        full = tagger.scores_from_embeddings(vectors[[v for _, v in part]])
+        target = np.array([r for r, _ in part])
+        scored[np.ix_(target, np.flatnonzero(known))] = full[:, [c for c in columns if c is not None]]
+    return np.clip(scored, 0.0, 1.0)
 
 
 def _mix_neighbours(probs: np.ndarray, items: list, col: dict[str, int],
@@ -134,9 +166,9 @@ def _issues(per_tag: np.ndarray, probs: np.ndarray, given: set[str],
 
 
 def suspect_order(store: TagStore, ids: list[int], threshold: float = THRESHOLD,
-                  index: EmbeddingIndex | None = None) -> list[int]:
+                  index: EmbeddingIndex | None = None, tagger: Tagger | None = None) -> list[int]:
     """`ids` with the most likely mislabeled first; sounds that are not judged (no given
     labels, no predictions) keep their order after them."""
-    rank = {s.sound_id: r for r, s in enumerate(suspects(store, threshold, index))}
+    rank = {s.sound_id: r for r, s in enumerate(suspects(store, threshold, index, tagger))}
     judged = sorted((i for i in ids if i in rank), key=rank.__getitem__)
     return judged + [i for i in ids if i not in rank]

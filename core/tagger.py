@@ -15,6 +15,7 @@ import torch
 from core.audio import AudioError, DecodedAudio, load_audio, to_mono_22k
 from core.device import resolve_device
 from core.features import extract_patches
+from core.model import EMBEDDING_END
 from core.modeldir import LoadedModel, load_model_dir
 
 BATCH_SIZE = 32
@@ -149,9 +150,22 @@ class Tagger:
                 embedded = hidden.float().cpu().numpy()
             else:
                 logits, embedded = self.loaded.model(patches), None  # (batch, n_tags)
+        return self._calibrated(logits), embedded
+
+    @torch.inference_mode()
+    def scores_from_embeddings(self, vectors: np.ndarray) -> np.ndarray:
+        """(n, n_tags) scores of every vocabulary tag for stored embeddings of this model: its
+        layers after the embedding, calibrated as tagging calibrates. A sound's stored
+        predictions keep only its top tags; this gives the score of any tag without the audio."""
+        hidden = torch.as_tensor(np.asarray(vectors, np.float32)).to(self.device)
+        with one_torch_thread():
+            logits = self.loaded.model.head[EMBEDDING_END:](hidden)
+        return self._calibrated(logits)
+
+    def _calibrated(self, logits: torch.Tensor) -> np.ndarray:
         scores = torch.sigmoid(logits).float().cpu().numpy()
         th = self.loaded.thresholds
-        return (th.calibrate(scores) if th is not None else scores), embedded
+        return th.calibrate(scores) if th is not None else scores
 
     def _results(self, batch: list[_Prepared], top_k) -> list[TagResult]:
         good = [item.patch for item in batch if item.error is None]

@@ -303,3 +303,52 @@ def test_suspects_command_prints_json_lines_most_suspect_first(tmp_path):
     assert set(rows[0]) == {"sound_id", "name", "quality", "labels_from", "labels", "issues"}
     bad = run_cli("suspects", "--top", "-1", "--db", str(store.path))
     assert bad.returncode == 2 and bad.stderr.strip() == "error: --top must be 0 (all) or more"
+
+
+def test_scores_from_embeddings_are_the_tagging_scores(tagger):
+    results = list(tagger.tag_files([DEMO / n for n in SOURCES], top_k=None))
+    full = tagger.scores_from_embeddings(np.stack([r.embedding for r in results]))
+    assert full.shape == (len(SOURCES), len(tagger.vocabulary))
+    for row, result in zip(full, results, strict=True):
+        assert np.allclose(row, result.scores, atol=1e-5)
+
+
+def test_suspects_score_a_given_tag_outside_the_stored_predictions_from_its_embedding(tmp_path,
+                                                                                      tagger):
+    """Only each sound's top 2 predictions are stored; each is reviewed with a tag the model
+    ranks far lower. Without the model those tags score 0 (a tie broken by id); with it, each
+    gets its own score, and the sound whose tag the model doubts most comes first."""
+    store = TagStore(tmp_path / "tags.duckdb")
+    results = list(tagger.tag_files([DEMO / n for n in SOURCES], top_k=2))
+    ids = [store_result(store, r, tagger.model_label) for r in results]
+    given = {}
+    for sid, r in zip(ids, results, strict=True):
+        tag = tagger.vocabulary[int(np.argsort(-r.scores)[40])]  # rank 41: not stored
+        given[sid] = (tag, float(r.scores[tagger.vocabulary.index(tag)]))
+        store.label(sid, add=[tag], user="ana")
+    for s in suspects(store):
+        assert (given[s.sound_id][0], "wrong?", 0.0) in s.issues
+    ranked = suspects(store, tagger=tagger)
+    for s in ranked:
+        tag, score = given[s.sound_id]
+        assert [round(x, 5) for t, k, x in s.issues if t == tag and k == "wrong?"] == [round(score, 5)]
+    assert ranked[0].sound_id == min(given, key=lambda sid: given[sid][1])
+
+
+def test_similar_eval_plants_errors_several_times_and_reports_each_and_their_mean(tmp_path):
+    from tests.corpus_factory import tiny_corpus
+
+    pool = tiny_corpus(tmp_path / "pool.h5", n=60)
+    run = run_cli("similar-eval", "--h5", str(pool), "--plantings", "2", "--json")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["sounds"] == 60 and result["settings"]["plantings"] == 2
+    assert [r["flipped_sounds"] for r in result["planted_runs"]] == [3, 3]  # 5 % of 60 labels
+    for key in ("with_neighbours", "model_only", "stored_predictions_only"):
+        runs = [r[key]["recall"] for r in result["planted_runs"]]
+        assert result["planted_mean"][key]["recall"] == pytest.approx(sum(runs) / 2)
+        assert all(r[key]["top"] == 6 for r in result["planted_runs"])
+    # bright and dark patches sit apart in the embedding: the neighbours find the flips
+    assert result["planted_mean"]["with_neighbours"]["recall"] == 1.0
+    bad = run_cli("similar-eval", "--h5", str(pool), "--plantings", "0")
+    assert bad.returncode == 2 and bad.stderr.strip() == "error: --plantings must be 1 or more"

@@ -26,6 +26,9 @@ def register(sub) -> None:
     p.add_argument("--db", default=None, metavar="FILE",
                    help="a new store to build and keep (default: a temporary one); must not exist")
     p.add_argument("--seed", type=int, default=0, help="seed of the planted errors (default 0)")
+    p.add_argument("--plantings", type=int, default=4,
+                   help="plant errors this many times (seeds SEED, SEED+1, ...) and report each "
+                        "and their mean: one planting flips few sounds on a small pool (default 4)")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     add_model_options(p)
     p.set_defaults(run=run)
@@ -37,6 +40,8 @@ def run(args) -> int:
 
     if args.db and Path(args.db).exists():
         return fail(f"{args.db} exists: the evaluation plants label errors, so it builds a new store")
+    if args.plantings < 1:
+        return fail("--plantings must be 1 or more")
     if not (args.h5 or args.root):
         return fail("give --root (the folder of the manifest's packages) or --h5 FILE")
     try:
@@ -52,7 +57,8 @@ def run(args) -> int:
         try:
             store = TagStore(args.db or Path(tmp) / "pool.duckdb")
             result = evaluate_pool(store, tagger, clips, args.seed,
-                                   log=lambda m: print(m, file=sys.stderr, flush=True))
+                                   log=lambda m: print(m, file=sys.stderr, flush=True),
+                                   plantings=args.plantings)
         except StoreError as e:
             return fail(str(e))
     print(to_json(result) if args.json else "\n".join(summary_lines(result)))

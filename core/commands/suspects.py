@@ -32,7 +32,8 @@ def run(args) -> int:
         return fail("--top must be 0 (all) or more")
     try:
         store = open_store(args)
-        found = suspects(store, args.threshold, _index(store, args))
+        index = _index(store, args)
+        found = suspects(store, args.threshold, index, _scorer(index, args))
     except (StoreError, ValueError, ModelNotFoundError) as e:
         return fail(str(e))
     shown = found[:args.top] if args.top else found
@@ -65,3 +66,20 @@ def _index(store, args):
         label = ""
     model = embedding_model(counts, label)
     return EmbeddingIndex.from_store(store, model) if counts.get(model) else None
+
+
+def _scorer(index, args):
+    """The model whose embeddings the index holds, when it is the active (or --model) one: it
+    scores every judged tag from them. None otherwise (the stored predictions are used)."""
+    from core.modeldir import read_model_info
+    from core.tagger import Tagger
+
+    if index is None:
+        return None
+    path = model_dir(args)
+    try:
+        if read_model_info(path).label != index.model:
+            return None
+    except ModelNotFoundError:
+        return None
+    return Tagger(path, device="cpu")
