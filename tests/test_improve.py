@@ -9,11 +9,14 @@ import json
 import h5py
 import numpy as np
 import pytest
+import torch
 
 from core.__main__ import main
 from core.dataset import GROUP
+from core.improve.blend import GRID, UNBLENDED, blend_states
 from core.improve.pipeline import COMPARISON, HELDOUT_LABEL, fit_weights
 from core.improve.split import part_of
+from core.modeldir import load_model_dir
 from core.store import SoundInfo, TagStore
 from tests.audio_factory import tone, write_audio
 from tests.conftest import make_model_dir
@@ -88,6 +91,9 @@ def test_improve_makes_a_model_compared_on_held_out_sounds_it_never_saw(setup, c
     assert any("store-weak.h5" in spec for spec in lineage["data"])
     assert lineage["store"]["files"]["weak"]["from"] == "uploader"
     assert lineage["created_at"] and set(lineage["figures"]) == {"test", HELDOUT_LABEL}
+    blend = lineage["blend"]  # chosen on validation from the grid
+    assert blend["chosen_on_validation"] and set(blend["validation"]) == {f"{a:g}" for a in GRID}
+    assert blend["validation"][f"{blend['alpha']:g}"] == max(blend["validation"].values())
 
     # held out: exactly the sounds whose hash puts them there, and none of them trained on
     sounds = store.get_sounds(range(1, 41))
@@ -125,3 +131,33 @@ def test_small_files_get_weights_their_rows_can_fill():
     total = sum(fitted)
     assert 64 * fitted[2] / total <= 2 + 1e-9  # a row to spare for rounding
     assert fitted[:2] == [2.0, 1.0]
+
+
+def test_a_given_blend_keeps_that_mix_of_base_and_fine_tuned_weights(setup, capsys):
+    _, db, models, runs = setup
+    code = main(["improve", "--db", str(db), "--epochs", "1", "--batch-size", "16",
+                 "--name", "half", "--device", "cpu", "--blend", "0.5"])
+    assert code == 0, capsys.readouterr().err
+    base = load_model_dir(models / "default").model.state_dict()
+    tuned = torch.load(runs / "half" / UNBLENDED, map_location="cpu", weights_only=True)["model"]
+    expected = blend_states(base, tuned, 0.5)
+    kept = load_model_dir(models / "half").model.state_dict()
+    for name in ("blocks.0.0.weight", "head.4.bias", "input_norm.running_mean"):
+        assert torch.allclose(kept[name], expected[name], atol=1e-6)
+        assert not torch.allclose(kept[name], tuned[name])  # the fine-tune did move it
+    assert json.loads((models / "half" / "lineage.json").read_text())["blend"]["alpha"] == 0.5
+
+
+def test_blend_states_mixes_floats_and_keeps_the_fine_tunes_counters():
+    base = {"w": torch.zeros(2), "n": torch.tensor(3)}
+    tuned = {"w": torch.ones(2), "n": torch.tensor(7)}
+    mixed = blend_states(base, tuned, 0.25)
+    assert torch.equal(mixed["w"], torch.full((2,), 0.25)) and int(mixed["n"]) == 7
+
+
+def test_a_blend_outside_0_to_1_is_refused(setup, capsys):
+    _, db, _, _ = setup
+    with pytest.raises(SystemExit) as e:
+        main(["improve", "--db", str(db), "--blend", "1.5"])
+    assert e.value.code == 2
+    assert "--blend: '1.5': give auto or a number in (0, 1]" in capsys.readouterr().err

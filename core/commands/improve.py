@@ -5,6 +5,7 @@ models`; `python -m core promote NAME` makes it the active one."""
 
 from __future__ import annotations
 
+import argparse
 import signal
 import threading
 from pathlib import Path
@@ -33,9 +34,24 @@ def register(sub) -> None:
                    help="share from unreviewed store sounds, labelled by their uploader tags (1)")
     p.add_argument("--reviewed-weight", type=float, default=1.0,
                    help="share from reviewed store sounds, labelled by the curators (1)")
+    p.add_argument("--blend", type=blend_weight, default=None, metavar="auto|ALPHA",
+                   help="keep ALPHA x fine-tuned + (1 - ALPHA) x base weights, ALPHA in (0, 1]; "
+                        "auto (default): the ALPHA of 0.3-1.0 that scores best on validation")
     p.add_argument("--name", default=None, help="the new model's folder (default improved-<time>)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(run=run)
+
+
+def blend_weight(text: str) -> float | None:
+    if text == "auto":
+        return None
+    try:
+        alpha = float(text)
+    except ValueError:
+        alpha = -1.0
+    if not 0 < alpha <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give auto or a number in (0, 1]")
+    return alpha
 
 
 def config_from_args(args):
@@ -54,7 +70,7 @@ def config_from_args(args):
                          base_val=tuple(args.base_val) if args.base_val else None,
                          base_test=tests, base_weight=args.base_weight,
                          weak_weight=args.weak_weight, reviewed_weight=args.reviewed_weight,
-                         device=args.device, name=args.name)
+                         blend=args.blend, device=args.device, name=args.name)
 
 
 def _interrupt(_signum, _frame):

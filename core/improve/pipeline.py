@@ -1,6 +1,7 @@
 """The improvement job: store -> weakly labelled and reviewed training files (held-out slice kept
-apart) + the base model's corpora -> fine-tune from the base model -> a new model directory in
-models/ -> old and new compared on the same data -> lineage.json and comparison.json.
+apart) + the base model's corpora -> fine-tune from the base model -> blended with the base in
+weight space (core.improve.blend) -> a new model directory in models/ -> old and new compared on
+the same data -> lineage.json and comparison.json.
 
 Nothing is promoted here: `python -m core promote NAME` (or the training page) decides.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from core.dataset import dataset_size, parse_data_spec
 from core.files import write_json
+from core.improve.blend import GRID, BlendChoice, choose_and_apply
 from core.improve.compare import compare_on
 from core.improve.data import BaseCorpora, StoreData, base_corpora, write_store_files
 from core.improve.split import HOLDOUT_FRACTION, SPLIT_SEED, VAL_FRACTION
@@ -50,6 +52,8 @@ class ImproveConfig:
     val: float = VAL_FRACTION  # share of store sounds that picks the best epoch
     seed: int = SPLIT_SEED  # the split's and the training's seed
     threshold: float = THRESHOLD  # score from which a prediction counts as a final label
+    blend: float | None = None  # weight of the fine-tune against the base (core.improve.blend);
+    # None: chosen on validation from blend.GRID; 1.0: the fine-tune alone
     device: str = "auto"  # where the fine-tune runs
     name: str | None = None  # the new model's folder name; None: improved-<UTC time>
 
@@ -81,13 +85,14 @@ def improve(cfg: ImproveConfig, on_stage: Progress | None = None, callbacks=None
     say(_store_line(data))
     train_cfg = training_config(cfg, corpora, data, run, preset)  # the monitor follows `run`
     _train(train_cfg, say, callbacks)
+    blend = _blend(cfg, run, say)
     tests = {**corpora.test, **({HELDOUT_LABEL: str(data.files["heldout"])}
                                 if "heldout" in data.files else {})}
     say(f"exporting {out} and evaluating it on {', '.join(tests) or 'nothing'}")
     _export(run, out, name, stamp, tests)
     comparison = compare_all(base, out, tests, store, cfg.threshold, say)
     write_json(out / COMPARISON, comparison)
-    write_lineage(out, lineage(cfg, base, train_cfg, tests, data, comparison, notes))
+    write_lineage(out, lineage(cfg, base, train_cfg, tests, data, comparison, notes, blend))
     return ImproveResult(out, run, comparison, tuple(notes))
 
 
@@ -155,6 +160,14 @@ def _train(train_cfg, say: Progress, callbacks) -> None:
         f"{end['best_pr_auc_macro']:.3f}")
 
 
+def _blend(cfg: ImproveConfig, run: Path, say: Progress) -> BlendChoice:
+    alphas = GRID if cfg.blend is None else (cfg.blend,)
+    choice = choose_and_apply(run, cfg.model, alphas, say)
+    say(f"kept the blend {choice.alpha:g} x fine-tuned + {1 - choice.alpha:g} x base"
+        + (" (the fine-tune alone)" if choice.alpha == 1.0 else ""))
+    return choice
+
+
 def _export(run: Path, out: Path, name: str, stamp: datetime, tests: dict[str, str]) -> None:
     from core.model_export import export_run
 
@@ -179,7 +192,7 @@ def compare_all(base: Path, new: Path, tests: dict[str, str], store: TagStore, t
 
 
 def lineage(cfg: ImproveConfig, base: Path, train_cfg, tests: dict, data: StoreData,
-            comparison: dict, notes: list[str]) -> dict:
+            comparison: dict, notes: list[str], blend: BlendChoice) -> dict:
     parts = {p: sum(1 for v in data.parts.values() if v == p) for p in ("train", "val", "heldout")}
     figures = {k: v["new"]["pr_auc_macro"] for k, v in comparison["evaluations"].items() if "new" in v}
     base_figures = {k: v["old"]["pr_auc_macro"] for k, v in comparison["evaluations"].items()
@@ -193,6 +206,8 @@ def lineage(cfg: ImproveConfig, base: Path, train_cfg, tests: dict, data: StoreD
             "split": {"holdout": cfg.holdout, "val": cfg.val, "seed": cfg.seed},
             "training": {"epochs": cfg.epochs, "lr": cfg.lr, "batch_size": cfg.batch_size,
                          "run": train_cfg.out},
+            "blend": {"alpha": blend.alpha, "chosen_on_validation": cfg.blend is None,
+                      "validation": {f"{a:g}": v for a, v in blend.validation.items()}},
             "figures": figures, "base_figures": base_figures, "notes": notes}
 
 
