@@ -75,7 +75,7 @@ def before_after_section() -> None:
                                                         key="training_compare_model"))]
     base = comparison.get("base", "?")
     st.markdown(f"**{escape_markdown(model.name)}**, fine-tuned from `{base}`"
-                + (" · :green[active]" if model.active else ""))
+                + blend_note(model.lineage) + (" · :green[active]" if model.active else ""))
     entries = compared(comparison)
     if not entries:
         st.warning("This comparison holds no figures.")
@@ -87,6 +87,19 @@ def before_after_section() -> None:
     label = st.selectbox("Data", list(entries), key="training_compare_data")
     _per_tag(entries[label])
     _decide(model)
+
+
+def blend_note(lineage: dict) -> str:
+    """How the new weights mix the fine-tune and its base (core.improve.blend), when recorded."""
+    blend = lineage.get("blend")
+    if not blend:
+        return ""
+    alpha = float(blend["alpha"])
+    if alpha == 1.0:
+        return ", kept as fine-tuned (no blend with the base scored better on validation)" \
+            if blend.get("chosen_on_validation") else ", kept as fine-tuned"
+    how = "chosen on validation" if blend.get("chosen_on_validation") else "as asked"
+    return f", blended {alpha:g} × fine-tuned + {1 - alpha:g} × base weights ({how})"
 
 
 def _corrections(entries: dict) -> None:

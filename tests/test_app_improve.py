@@ -66,7 +66,9 @@ def improved(models, tmp_path):
                                                                          "new": 3}}}}))
         (new / "lineage.json").write_text(json.dumps({"created_at": f"2026-12-0{seed}",
                                                       "made_by": "improve",
-                                                      "base_model": "default"}))
+                                                      "base_model": "default",
+                                                      "blend": {"alpha": 0.7,
+                                                                "chosen_on_validation": True}}))
     return models
 
 
@@ -81,6 +83,7 @@ def test_training_page_shows_before_after_and_promotes_and_discards(improved):
     assert at.button(key="training_improve") and at.button(key="training_retag")
 
     at.selectbox(key="training_compare_model").set_value("improved-a").run()
+    assert "blended 0.7 × fine-tuned + 0.3 × base weights (chosen on validation)" in plain(at)
     at.button(key="training_promote").click().run()
     assert not at.exception
     assert (improved / ACTIVE).read_text().strip() == "improved-a"
