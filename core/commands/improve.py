@@ -16,24 +16,29 @@ from core.store.cli import add_db_option, db_path
 
 
 def register(sub) -> None:
+    from core.improve.config import ImproveConfig as D  # noqa: N814 - its fields are the defaults
+
     p = sub.add_parser("improve", help="fine-tune the active model on the store; compare old and new")
     add_db_option(p)
     p.add_argument("--model", default=None, help="base model directory (default: the active model)")
-    p.add_argument("--epochs", type=int, default=4, help="most fine-tuning epochs (default 4)")
-    p.add_argument("--lr", type=float, default=1e-4, help="learning rate (default 1e-4)")
-    p.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
+    p.add_argument("--epochs", type=int, default=D.epochs,
+                   help=f"most fine-tuning epochs (default {D.epochs})")
+    p.add_argument("--lr", type=float, default=D.lr, help=f"learning rate (default {D.lr:g})")
+    p.add_argument("--batch-size", type=int, default=D.batch_size,
+                   help=f"batch size (default {D.batch_size})")
     p.add_argument("--base-data", action="append", metavar="FILE[:WEIGHT]",
                    help="a corpus the base model was trained on (default: from its lineage.json)")
     p.add_argument("--base-val", action="append", metavar="FILE",
                    help="a base validation file (default: from its lineage.json)")
     p.add_argument("--base-test", action="append", metavar="LABEL=FILE",
                    help="a base test pool (default: from its lineage.json or metrics.json)")
-    p.add_argument("--base-weight", type=float, default=2.0,
-                   help="share of each batch from the base corpora (default 2)")
-    p.add_argument("--weak-weight", type=float, default=1.0,
-                   help="share from unreviewed store sounds, labelled by their uploader tags (1)")
-    p.add_argument("--reviewed-weight", type=float, default=1.0,
-                   help="share from reviewed store sounds, labelled by the curators (1)")
+    p.add_argument("--base-weight", type=float, default=D.base_weight,
+                   help=f"share of each batch from the base corpora (default {D.base_weight:g})")
+    p.add_argument("--weak-weight", type=float, default=D.weak_weight,
+                   help="share from unreviewed store sounds, labelled by their uploader tags "
+                        f"({D.weak_weight:g})")
+    p.add_argument("--reviewed-weight", type=float, default=D.reviewed_weight,
+                   help=f"share from reviewed store sounds, labelled by the curators ({D.reviewed_weight:g})")
     p.add_argument("--blend", type=blend_weight, default=None, metavar="auto|ALPHA",
                    help="keep ALPHA x fine-tuned + (1 - ALPHA) x base weights, ALPHA in (0, 1]; "
                         "auto (default): the ALPHA of 0.3-1.0 that scores best on validation")
@@ -55,7 +60,7 @@ def blend_weight(text: str) -> float | None:
 
 
 def config_from_args(args):
-    from core.improve.pipeline import ImproveConfig
+    from core.improve.config import ImproveConfig
 
     tests = None
     if args.base_test:

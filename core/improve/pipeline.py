@@ -12,17 +12,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.dataset import dataset_size, parse_data_spec
 from core.files import write_json
-from core.improve.blend import GRID, BlendChoice, choose_and_apply
 from core.improve.compare import compare_on
+from core.improve.config import ImproveConfig
 from core.improve.data import BaseCorpora, StoreData, base_corpora, write_store_files
-from core.improve.split import HOLDOUT_FRACTION, SPLIT_SEED, VAL_FRACTION
 from core.modeldir import read_model_info
 from core.registry import write_lineage
-from core.settings import THRESHOLD
 from core.store import TagStore
+
+if TYPE_CHECKING:
+    from core.improve.blend import BlendChoice
 
 COMPARISON = "comparison.json"  # in the new model directory
 HELDOUT_LABEL = "store held-out"  # the comparison's name for the held-out store sounds
@@ -31,31 +33,6 @@ Progress = Callable[[str], None]  # one line per stage
 
 class ImproveError(Exception):
     """An improvement that cannot run (no sounds, nothing to learn); the message says why."""
-
-
-@dataclass(frozen=True)
-class ImproveConfig:
-    db: str  # the tag store
-    model: str  # the base model directory (the active one by default)
-    models_dir: str  # the new model directory is made in here
-    runs_dir: str  # the fine-tune's run folder (with the exported store files) goes in here
-    epochs: int = 4  # most fine-tuning epochs
-    lr: float = 1e-4  # fine-tuning learning rate (low: keep what the model knew)
-    batch_size: int = 64  # batch size
-    base_data: tuple[str, ...] | None = None  # the base corpora ("PATH[:WEIGHT]"); None: its lineage
-    base_val: tuple[str, ...] | None = None  # base validation files; None: its lineage
-    base_test: dict[str, str] | None = None  # label -> base test file; None: its lineage or metrics
-    base_weight: float = 2.0  # share of each batch drawn from the base corpora, all together
-    weak_weight: float = 1.0  # share from the store's unreviewed sounds (uploader tags)
-    reviewed_weight: float = 1.0  # share from the reviewed sounds (curators' final labels)
-    holdout: float = HOLDOUT_FRACTION  # share of store sounds held out for the comparison
-    val: float = VAL_FRACTION  # share of store sounds that picks the best epoch
-    seed: int = SPLIT_SEED  # the split's and the training's seed
-    threshold: float = THRESHOLD  # score from which a prediction counts as a final label
-    blend: float | None = None  # weight of the fine-tune against the base (core.improve.blend);
-    # None: chosen on validation from blend.GRID; 1.0: the fine-tune alone
-    device: str = "auto"  # where the fine-tune runs
-    name: str | None = None  # the new model's folder name; None: improved-<UTC time>
 
 
 @dataclass(frozen=True)
@@ -161,6 +138,8 @@ def _train(train_cfg, say: Progress, callbacks) -> None:
 
 
 def _blend(cfg: ImproveConfig, run: Path, say: Progress) -> BlendChoice:
+    from core.improve.blend import GRID, choose_and_apply
+
     alphas = GRID if cfg.blend is None else (cfg.blend,)
     choice = choose_and_apply(run, cfg.model, alphas, say)
     say(f"kept the blend {choice.alpha:g} x fine-tuned + {1 - choice.alpha:g} x base"
