@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -205,13 +205,21 @@ def checkout(rev: str, dest: Path) -> Path:
     return dest
 
 
+def build_store(db: Path, n: int, root: Path) -> None:
+    """The benchmark's store, written by the code in `root` (an older app may not read a file a
+    newer store wrote: the schema only moves forward). Same sounds, same reviews in each."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    subprocess.run([sys.executable, str(Path(__file__).resolve()), "--build-store", str(db),
+                    "--sounds", str(n)], env=env, cwd=root, check=True)
+
+
 def measure_app(root: Path, tmp: Path, args) -> dict:
-    """The figures of the app in `root`, on a fresh copy of the store (the card edits change it)."""
+    """The figures of the app in `root`, on a store of its own (the card edits change it)."""
     from benchmarks.local_app import running_app
     from core.bench.timing import vm_hwm_mb
 
     db = tmp / f"bench-{root.name}.duckdb"
-    shutil.copyfile(tmp / "bench.duckdb", db)
+    build_store(db, args.sounds, root)
     env = {"TAGGER_DB": str(db), "TAGGER_AUDIO": str(tmp / "audio"),
            "TAGGER_RUNS": str(tmp / "runs")}
     with running_app(env, tmp / f"streamlit-{root.name}.log", SERVER_START_S, root=root) as (url, pid):
@@ -226,21 +234,27 @@ def main() -> int:
     p.add_argument("--clicks", type=int, default=5, help="repeat clicks for the median")
     p.add_argument("--against", metavar="REV", help="also measure the app of this git commit "
                                                     "(or of this folder)")
+    p.add_argument("--build-store", metavar="FILE", help=argparse.SUPPRESS)  # build_store's child
     args = p.parse_args()
+    if args.build_store:  # `core` is the one on PYTHONPATH: the app that will read the file
+        fill_with_audio(Path(args.build_store), args.sounds)
+        review_every_other(Path(args.build_store))
+        return 0
     sys.path.insert(0, str(ROOT))
 
     out = {"sounds": args.sounds, "cards": min(10, args.sounds)}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        fill_with_audio(tmp / "bench.duckdb", args.sounds)
-        review_every_other(tmp / "bench.duckdb")
         if args.against:  # first: a machine that gets busier favours the old code, not the new
             try:
                 root = checkout(args.against, tmp / "before")
             except (OSError, subprocess.CalledProcessError):
                 out["before"] = {"rev": args.against, "error": "not in this checkout's history"}
             else:
-                out["before"] = {"rev": args.against, **measure_app(root, tmp, args)}
+                try:
+                    out["before"] = {"rev": args.against, **measure_app(root, tmp, args)}
+                except Exception as e:  # noqa: BLE001 - the new app is still measured
+                    out["before"] = {"rev": args.against, "error": f"{type(e).__name__}: {e}"}
         out.update(measure_app(ROOT, tmp, args))
     if "error" not in out.get("before", {"error": ""}):
         out["ratios"] = {k: round(out["before"][k] / out[k], 2) for k in FIGURES if out[k] > 0}
