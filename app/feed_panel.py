@@ -28,11 +28,17 @@ from core.tagger import Tagger
 
 DEFAULT_FETCH = 20  # newest sounds looked at per click
 MAX_FETCH = 150  # per click: keeps within Freesound's limits (60 requests a minute)
+FETCH_PANEL = "feed_fetch_panel"  # session key: the "Fetch new sounds" expander is open
 
 
 def fetch_panel(store: TagStore, settings: AppSettings) -> None:
-    with st.expander("Fetch new sounds", icon=":material/cloud_download:",
-                     expanded=store.count_sounds() == 0):
+    """Open when the store is empty. Its forms (the model, the folder scan) run only while it is
+    open: every other rerun of the feed (a page, a filter, a card edit) skips them."""
+    box = st.expander("Fetch new sounds", icon=":material/cloud_download:",
+                      expanded=store.count_sounds() == 0, key=FETCH_PANEL, on_change="rerun")
+    with box:
+        if not box.open:
+            return
         tagger, problem = get_tagger(settings.model_dir)
         if tagger is None:
             st.warning(f"Fetching needs the model to tag sounds. {problem}", icon=":material/warning:")

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from app.feed_panel import FETCH_PANEL
 from core.store import SoundQuery, TagStore
 from tests.app_fixtures import (
     HOSTILE,
@@ -238,9 +239,25 @@ def test_missing_model_says_so_and_the_cards_still_show(monkeypatch, tmp_path):
     db = point_app_at(monkeypatch, tmp_path, model_dir=None)
     add_real_sounds(db, tmp_path / "audio", 1)
     at = open_page("feed")
-    assert not at.exception
+    assert not at.exception and "tone number 0" in plain(at)
+    assert "No trained model" not in plain(at, ("warning",))  # the fetch panel is closed
+    at.session_state[FETCH_PANEL] = True  # what a click on "Fetch new sounds" does
+    at.run()
     assert "No trained model" in plain(at, ("warning",))
     assert "tone number 0" in plain(at)
+
+
+def test_a_closed_fetch_panel_runs_none_of_its_forms(app_env):
+    db, audio = app_env
+    add_real_sounds(db, audio, 1)
+    at = open_page("feed")
+    assert not at.exception
+    keys = {getattr(w, "key", None) for w in (*at.button, *at.selectbox, *at.number_input)}
+    assert not keys & {"feed_fetch", "feed_folder", "feed_fetch_limit", "feed_load_folder"}
+    at.session_state[FETCH_PANEL] = True
+    at.run()
+    assert at.button(key="feed_fetch").disabled  # drawn now; off without an API key
+    assert at.selectbox(key="feed_folder").options  # the demo folder at least
 
 
 def test_a_missing_or_broken_audio_file_is_said_not_raised(app_env):
