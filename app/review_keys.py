@@ -59,9 +59,9 @@ export default function (component) {
     const find = (what) => row.querySelector(`[class*="_${what}"] button`);
     if (!click(find("restore")) && !click(find("confirm"))) click(find("remove"));
   };
-  // The Add box lives in a popover whose content the server draws once it is opened (a rerun):
-  // until it has the focus, keys are dropped, so none typed too early runs a shortcut meant as
-  // text ("cello" would confirm all) or reaches the list.
+  // The Add box lives in a popover, drawn once it is opened: until it has the focus, keys are
+  // dropped, so none typed too early runs a shortcut meant as text ("cello" would confirm all)
+  // or reaches the list.
   const openAdd = (card, base) => {
     const box = () => document.querySelector(`[class*="${base}add"] input`);
     if (!box()) click(card.querySelector(`.${base}addtags button`));
@@ -70,7 +70,7 @@ export default function (component) {
     const focus = () => {
       const input = box();
       if (!input) {
-        if (tries++ < 200) setTimeout(focus, 50); else state.opening = false;  // up to 10 s
+        if (tries++ < 40) setTimeout(focus, 50); else state.opening = false;
         return;
       }
       input.focus();

@@ -260,31 +260,20 @@ def _add_and_undo(store: TagStore, sound_id: int, labels: SoundLabels, prefix: s
     # matches" entry, which added every match of "bass".
     n = st.session_state.get(_add_counter(base), 0)
     add_key = base if n == 0 else f"{base}_{n}"
-    # The box sits in a popover whose content runs only while it is open: a page of ten cards
-    # neither builds nor sends ten lists of the 1000 tags (it was half of a page change's time;
+    # The box sits in a popover, which the browser draws only when it is opened: a page of ten
+    # cards no longer builds ten lists of the 1000 tags (it was half of a page change's time;
     # README, Performance). The shortcut `a` opens it and puts the cursor in the box.
     with st.container(horizontal=True, gap="small"):  # 4 elements in one row
-        box = st.popover("Add tags", icon=":material/add:", key=add_popover_key(prefix, sound_id),
-                         width="stretch", on_change="rerun")
-        with box:
-            if box.open:
-                _add_box(store, sound_id, add_key, base, msg_key)
+        with st.popover("Add tags", icon=":material/add:", key=f"{prefix}_{sound_id}_addtags",
+                        width="stretch"):
+            st.multiselect("Add tags", vocabulary_options(), key=add_key,
+                           accept_new_options=True, max_selections=1,
+                           placeholder="Type to search the 1000 tags; Enter adds",
+                           on_change=_on_add,
+                           args=(store, sound_id, add_key, _add_counter(base), msg_key),
+                           help="Tags are normalized to the model's vocabulary ('bass' becomes "
+                                "'bas'). A tag outside it is kept and marked ∉.")
         _confirm_all_and_undo(store, sound_id, labels, prefix, msg_key)
-
-
-def add_popover_key(prefix: str, sound_id: int) -> str:
-    """The session key of a card's "Add tags" popover: True while it is open."""
-    return f"{prefix}_{sound_id}_addtags"
-
-
-def _add_box(store: TagStore, sound_id: int, add_key: str, base: str, msg_key: str) -> None:
-    st.multiselect("Add tags", vocabulary_options(), key=add_key,
-                   accept_new_options=True, max_selections=1,
-                   placeholder="Type to search the 1000 tags; Enter adds",
-                   on_change=_on_add,
-                   args=(store, sound_id, add_key, _add_counter(base), msg_key),
-                   help="Tags are normalized to the model's vocabulary ('bass' becomes "
-                        "'bas'). A tag outside it is kept and marked ∉.")
 
 
 def _confirm_all_and_undo(store: TagStore, sound_id: int, labels: SoundLabels, prefix: str,

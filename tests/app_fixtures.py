@@ -114,15 +114,3 @@ def row_event(at: AppTest, prefix: str, sound_id: int, tag: str, do: str) -> App
         id=_make_trigger_id(element.proto.id, "events"),
         json_trigger_value=json.dumps([{"event": "action", "value": {"tag": tag, "do": do}}])))
     return at._run(states, timeout=TIMEOUT_S)
-
-
-def add_box(at: AppTest, prefix: str, sound_id: int, n: int = 0):
-    """A card's Add tags box (the n-th after n additions), opened as a click on its popover
-    does: the box's content runs only while the popover is open."""
-    from app.tag_editor import add_popover_key
-
-    key = add_popover_key(prefix, sound_id)
-    if not (key in at.session_state and at.session_state[key]):
-        at.session_state[key] = True
-        at.run()
-    return at.multiselect(key=f"{prefix}_{sound_id}_add" + (f"_{n}" if n else ""))

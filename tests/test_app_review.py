@@ -7,7 +7,6 @@ import pytest
 
 from core.store import TagStore
 from tests.app_fixtures import (
-    add_box,
     add_real_sounds,
     click_row,
     open_page,
@@ -59,7 +58,7 @@ def test_removing_your_own_added_tag_takes_it_back(app_env):
     db, audio = app_env
     (sid,) = add_real_sounds(db, audio, 1)
     at = open_page("feed")
-    add_box(at, "feed", sid).set_value(["guitar"]).run()
+    at.multiselect(key=f"feed_{sid}_add").set_value(["guitar"]).run()
     click_row(at, "feed", sid, "guitar_remove")
     assert not at.exception
     labels = TagStore(db).labels(sid)
@@ -86,9 +85,9 @@ def test_a_tag_of_vocabulary_words_suggests_them_and_a_long_tag_is_refused(app_e
     db, audio = app_env
     (sid,) = add_real_sounds(db, audio, 1)
     at = open_page("feed")
-    add_box(at, "feed", sid).set_value(["door creak"]).run()
+    at.multiselect(key=f"feed_{sid}_add").set_value(["door creak"]).run()
     assert "close vocabulary tags: door, creak" in plain(at, ("warning",))
-    add_box(at, "feed", sid, 1).set_value(["x" * 500]).run()  # the next box
+    at.multiselect(key=f"feed_{sid}_add_1").set_value(["x" * 500]).run()  # the next box
     assert not at.exception
     error = plain(at, ("error",))
     assert "Not saved" in error and "at most 100 characters" in error and "500" in error

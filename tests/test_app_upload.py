@@ -10,7 +10,7 @@ import pytest
 from app.upload import MAX_UPLOAD_BYTES, UPLOAD_LIMIT_MB, refusal
 from core.settings import PREDICTIONS_KEPT
 from core.store import TagStore
-from tests.app_fixtures import ROOT, add_box, click_row, open_page, plain, point_app_at
+from tests.app_fixtures import ROOT, click_row, open_page, plain, point_app_at
 from tests.audio_factory import make_tone_file
 
 
@@ -98,7 +98,7 @@ def test_keep_in_library_stores_the_file_and_its_corrections(app_env, tmp_path):
     top = predicted[0][0]
     click_row(at, "upload", sound.id, f"{top}_remove")
     assert top in TagStore(db).labels(sound.id).removed
-    add_box(at, "upload", sound.id).set_value(["dogs"]).run()
+    at.multiselect(key=f"upload_{sound.id}_add").set_value(["dogs"]).run()
     assert "dog" in TagStore(db).labels(sound.id).added
 
 
