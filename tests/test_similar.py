@@ -335,13 +335,13 @@ def test_suspects_score_a_given_tag_outside_the_stored_predictions_from_its_embe
     assert ranked[0].sound_id == min(given, key=lambda sid: given[sid][1])
 
 
-def test_similar_eval_plants_errors_several_times_and_reports_each_and_their_mean(tmp_path):
+def test_similar_eval_plants_errors_several_times_and_reports_each_and_their_mean(tmp_path, tagger):
+    from core.similar_eval import evaluate_pool, summary_lines
     from tests.corpus_factory import tiny_corpus
 
     pool = tiny_corpus(tmp_path / "pool.h5", n=60)
-    run = run_cli("similar-eval", "--h5", str(pool), "--plantings", "2", "--json")
-    assert run.returncode == 0, run.stderr
-    result = json.loads(run.stdout)
+    result = evaluate_pool(TagStore(tmp_path / "pool.duckdb"), tagger, pool, plantings=2)
+    assert "mean over 2 plantings (seeds 0-1)" in summary_lines(result)[-1]
     assert result["sounds"] == 60 and result["settings"]["plantings"] == 2
     assert [r["flipped_sounds"] for r in result["planted_runs"]] == [3, 3]  # 5 % of 60 labels
     for key in ("with_neighbours", "model_only", "stored_predictions_only"):
