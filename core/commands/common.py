@@ -67,6 +67,22 @@ def files_and_tagger(args: argparse.Namespace):
         return None
 
 
+def store_and_tagger(args: argparse.Namespace):
+    """(the tag store of --db, a core.tagger.Tagger for --model and --device), or None after
+    saying on stderr why not (a store or a model that cannot be opened): the command then exits
+    with 2."""
+    from core.modeldir import ModelNotFoundError
+    from core.store import StoreError
+    from core.store.cli import open_store
+    from core.tagger import Tagger
+
+    try:
+        return open_store(args), Tagger(model_dir(args), args.device)
+    except (ModelNotFoundError, StoreError, ValueError, OSError) as e:
+        fail(str(e))
+        return None
+
+
 def model_dir(args: argparse.Namespace) -> Path:
     """--model, else the active model; says so on stderr when a promoted model is gone."""
     if getattr(args, "model", None):

@@ -3,10 +3,9 @@ embedding (sounds stored before embeddings were kept, or tagged by another model
 
 from __future__ import annotations
 
-from core.commands.common import add_model_options, fail, model_dir, progress_bar
-from core.modeldir import ModelNotFoundError
+from core.commands.common import add_model_options, fail, progress_bar, store_and_tagger
 from core.store import StoreError
-from core.store.cli import add_db_option, open_store
+from core.store.cli import add_db_option
 
 
 def register(sub) -> None:
@@ -18,13 +17,11 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from core.embed import embed_missing
-    from core.tagger import Tagger
 
-    try:
-        store = open_store(args)
-        tagger = Tagger(model_dir(args), args.device)
-    except (ModelNotFoundError, StoreError, ValueError, OSError) as e:
-        return fail(str(e))
+    opened = store_and_tagger(args)
+    if opened is None:
+        return 2
+    store, tagger = opened
     try:
         with progress_bar("sound") as progress:
             summary = embed_missing(store, tagger, on_progress=progress)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import sys
 
-from core.commands.common import add_model_options, fail, model_dir, progress_bar
-from core.modeldir import ModelNotFoundError
+from core.commands.common import add_model_options, fail, progress_bar, store_and_tagger
 from core.store import StoreError
-from core.store.cli import add_db_option, open_store
+from core.store.cli import add_db_option
 
 
 def register(sub) -> None:
@@ -22,13 +21,11 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from core.retag import retag
-    from core.tagger import Tagger
 
-    try:
-        store = open_store(args)
-        tagger = Tagger(model_dir(args), args.device)
-    except (ModelNotFoundError, StoreError, ValueError, OSError) as e:
-        return fail(str(e))
+    opened = store_and_tagger(args)
+    if opened is None:
+        return 2
+    store, tagger = opened
     try:
         with progress_bar("sound") as progress:
             summary = retag(store, tagger, args.unreviewed_only, progress)
