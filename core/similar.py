@@ -43,7 +43,9 @@ class EmbeddingIndex:
     def __init__(self, model: str, ids: np.ndarray, vectors: np.ndarray):
         self.model = model
         self.ids = np.asarray(ids, np.int64)  # (n,)
+        vectors = np.asarray(vectors, np.float32)
         self.unit = unit_rows(vectors)  # (n, size)
+        self.norms = np.linalg.norm(vectors, axis=1) if vectors.size else np.zeros(len(vectors))
         self._row = {int(i): r for r, i in enumerate(self.ids)}
 
     @classmethod
@@ -57,6 +59,10 @@ class EmbeddingIndex:
     def vector(self, sound_id: int) -> np.ndarray | None:
         row = self._row.get(int(sound_id))
         return None if row is None else self.unit[row]
+
+    def as_stored(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors of these rows at their stored length (the model's output layer needs it)."""
+        return self.unit[rows] * self.norms[rows, None]
 
     def search(self, query: np.ndarray, k: int = DEFAULT_K, exclude: Iterable[int] = (),
                among: np.ndarray | None = None) -> list[tuple[int, float]]:

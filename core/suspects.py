@@ -96,7 +96,7 @@ def suspects(store: TagStore, threshold: float = THRESHOLD, index: EmbeddingInde
             if tag in col:
                 probs[r, col[tag]] = min(max(score, 0.0), 1.0)
     if tagger is not None:
-        probs = _scores_from_embeddings(probs, store, items, tags, tagger)
+        probs = _scores_from_embeddings(probs, store, items, tags, tagger, index)
     if index is not None and len(index):
         probs = _mix_neighbours(probs, items, col, index)
     labels = [[col[t] for t in given] for _, given, _ in items]
@@ -109,10 +109,15 @@ def suspects(store: TagStore, threshold: float = THRESHOLD, index: EmbeddingInde
 
 
 def _scores_from_embeddings(probs: np.ndarray, store: TagStore, items: list, tags: list[str],
-                            tagger: Tagger) -> np.ndarray:
+                            tagger: Tagger, index: EmbeddingIndex | None) -> np.ndarray:
     """Rows of sounds with the tagger's embedding scored for every judged tag; the others keep
-    their stored predictions."""
-    ids, vectors = store.embedding_matrix(tagger.model_label)
+    their stored predictions. The vectors come from `index` when it holds the tagger's, else
+    from the store."""
+    if index is not None and index.model == tagger.model_label:
+        ids, stored = index.ids, index.as_stored  # read once, for the neighbours too
+    else:
+        ids, vectors = store.embedding_matrix(tagger.model_label)
+        stored = vectors.__getitem__
     at = {int(i): n for n, i in enumerate(ids)}
     rows = [(r, at[row.id]) for r, (row, _, _) in enumerate(items) if row.id in at]
     if not rows:
@@ -123,7 +128,7 @@ def _scores_from_embeddings(probs: np.ndarray, store: TagStore, items: list, tag
     scored = probs.copy()
     for start in range(0, len(rows), BLOCK):
         part = rows[start:start + BLOCK]
-        full = tagger.scores_from_embeddings(vectors[[v for _, v in part]])
+        full = tagger.scores_from_embeddings(stored(np.array([v for _, v in part])))
         target = np.array([r for r, _ in part])
         scored[np.ix_(target, np.flatnonzero(known))] = full[:, [c for c in columns if c is not None]]
     return np.clip(scored, 0.0, 1.0)

@@ -73,6 +73,8 @@ def test_an_embedding_goes_into_the_store_with_its_predictions_and_comes_back(tm
     assert back.dtype == np.float32 and np.array_equal(back, result.embedding)
     ids, matrix = TagStore(tmp_path / "tags.duckdb").embedding_matrix(tagger.model_label)
     assert list(ids) == [sound_id] and np.array_equal(matrix[0], result.embedding)
+    index = EmbeddingIndex.from_store(store, tagger.model_label)  # unit length, norms kept
+    assert np.allclose(index.as_stored(np.array([0]))[0], result.embedding, rtol=1e-5, atol=1e-6)
     assert store.labels(sound_id).predicted[0][0] == result.tags[0][0]
     with pytest.raises(ValueError, match="one size"):
         store.add_embeddings([(sound_id + 1, tagger.model_label, np.ones(3, np.float32))])

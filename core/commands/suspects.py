@@ -32,8 +32,7 @@ def run(args) -> int:
         return fail("--top must be 0 (all) or more")
     try:
         store = open_store(args)
-        index = _index(store, args)
-        found = suspects(store, args.threshold, index, _scorer(index, args))
+        found = suspects(store, args.threshold, *_embeddings(store, args))
     except (StoreError, ValueError, ModelNotFoundError) as e:
         return fail(str(e))
     shown = found[:args.top] if args.top else found
@@ -49,37 +48,26 @@ def run(args) -> int:
     return 0
 
 
-def _index(store, args):
-    """The embeddings of the active (or --model) model, else of the model covering the most
-    sounds; None when the store holds none."""
+def _embeddings(store, args):
+    """(the index of the active (or --model) model's embeddings, else of the model covering the
+    most sounds, None when the store holds none; that model as a Tagger when the index is the
+    active one's, to score every judged tag from it, else None: the stored predictions count)."""
     from core.modeldir import read_model_info
     from core.similar import EmbeddingIndex, embedding_model
+    from core.tagger import Tagger
 
     counts = store.embedding_counts()
     if not counts:
-        return None
+        return None, None
+    path = model_dir(args)
     try:
-        label = read_model_info(model_dir(args)).label
+        label = read_model_info(path).label
     except ModelNotFoundError:
         if args.model:
             raise
         label = ""
     model = embedding_model(counts, label)
-    return EmbeddingIndex.from_store(store, model) if counts.get(model) else None
-
-
-def _scorer(index, args):
-    """The model whose embeddings the index holds, when it is the active (or --model) one: it
-    scores every judged tag from them. None otherwise (the stored predictions are used)."""
-    from core.modeldir import read_model_info
-    from core.tagger import Tagger
-
-    if index is None:
-        return None
-    path = model_dir(args)
-    try:
-        if read_model_info(path).label != index.model:
-            return None
-    except ModelNotFoundError:
-        return None
-    return Tagger(path, device="cpu")
+    if not counts.get(model):
+        return None, None
+    return EmbeddingIndex.from_store(store, model), (Tagger(path, device="cpu") if model == label
+                                                     else None)
