@@ -147,9 +147,8 @@ def suspect_figures(store: TagStore, flipped: dict[int, tuple[str, str]], labels
     stored top predictions alone."""
     out = {"labels": labels, "flipped_sounds": len(flipped)}
     rankers = {"with_neighbours": (index, tagger), "model_only": (None, tagger),
-               "stored_predictions_only": (None, None)}
-    for key in RANKINGS:
-        idx, scorer = rankers[key]
+               "stored_predictions_only": (None, None)}  # in RANKINGS' order
+    for key, (idx, scorer) in rankers.items():
         ranked = suspects(store, index=idx, tagger=scorer)
         top = ranked[:max(1, round(top_share * len(ranked)))]
         found = [s for s in top if s.sound_id in flipped]
@@ -178,7 +177,8 @@ def evaluate_pool(store: TagStore, tagger: Tagger, clips: list[Clip] | Path, see
     labels = sum(len(c.tags) for c in pool.values())
     runs = []
     for planting in range(plantings):
-        review_as_truth(store, pool)  # the previous planting undone
+        if planting:
+            review_as_truth(store, pool)  # the previous planting undone
         flipped = plant_errors(store, pool, FLIP_SHARE, seed + planting)
         runs.append(suspect_figures(store, flipped, labels, index, tagger))
     out["planted"] = {**runs[0], "seed": seed}
