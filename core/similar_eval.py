@@ -37,9 +37,12 @@ from core.tagger import Tagger
 TOP_K = 20  # predictions stored per sound, as the feed stores
 FLIP_SHARE = 0.05  # share of the final (sound, tag) labels flipped
 TOP_SHARE = 0.10  # share of the ranked sounds counted as "found"
-RANKINGS = {"with_neighbours": "suspects",  # as `suspects` ranks: model scores + neighbours
-            "model_only": "model scores alone",  # every judged tag scored from the embeddings
-            "stored_predictions_only": "stored top predictions alone"}  # no embeddings at all
+RANKINGS = {  # name -> (what it is, suspects' options besides the store)
+    "suspects": ("suspects", {"index": True, "tagger": True}),  # model, neighbours, label pairs
+    "without_label_pairs": ("model + neighbours", {"index": True, "tagger": True,
+                                                   "label_pairs": False}),
+    "model_only": ("model scores alone", {"tagger": True, "label_pairs": False}),
+    "stored_predictions_only": ("stored top predictions alone", {"label_pairs": False})}
 
 
 @dataclass(frozen=True)
@@ -143,13 +146,13 @@ def suspect_figures(store: TagStore, flipped: dict[int, tuple[str, str]], labels
                     top_share: float = TOP_SHARE) -> dict:
     """Precision and recall of the flipped sounds among the top share of suspects (and the
     best recall possible there): as `suspects` ranks them (every judged tag scored from the
-    embeddings by `tagger`, the neighbours mixed in), by the model's scores alone, and by the
-    stored top predictions alone."""
+    embeddings by `tagger`, the neighbours' labels and the label pairs mixed in), and with
+    each part left out in turn (RANKINGS)."""
     out = {"labels": labels, "flipped_sounds": len(flipped)}
-    rankers = {"with_neighbours": (index, tagger), "model_only": (None, tagger),
-               "stored_predictions_only": (None, None)}  # in RANKINGS' order
-    for key, (idx, scorer) in rankers.items():
-        ranked = suspects(store, index=idx, tagger=scorer)
+    for key, (_, options) in RANKINGS.items():
+        ranked = suspects(store, index=index if options.get("index") else None,
+                          tagger=tagger if options.get("tagger") else None,
+                          label_pairs=options.get("label_pairs", True))
         top = ranked[:max(1, round(top_share * len(ranked)))]
         found = [s for s in top if s.sound_id in flipped]
         named = [s for s in found if {t for t, _, _ in s.issues} & set(flipped[s.sound_id])]
@@ -203,7 +206,7 @@ def summary_lines(r: dict) -> list[str]:
              f"{r['neighbour_tags']['blended_hit_rate']:.3f}",
              f"planted errors (seed {p['seed']}): {p['flipped_sounds']} sounds with a flipped "
              f"tag ({r['settings']['flip_share']:.0%} of {p['labels']} labels)"]
-    for key, what in RANKINGS.items():
+    for key, (what, _) in RANKINGS.items():
         s = p[key]
         lines.append(f"  top {r['settings']['top_share']:.0%} of {what} ({s['top']} of {s['judged']}): "
                      f"precision {s['precision']:.3f}, recall {s['recall']:.3f} (target >= 0.5; "
@@ -213,7 +216,7 @@ def summary_lines(r: dict) -> list[str]:
         seeds = f"seeds {p['seed']}-{p['seed'] + r['settings']['plantings'] - 1}"
         lines.append(f"mean over {r['settings']['plantings']} plantings ({seeds}): " + "; ".join(
             f"{what} precision {r['planted_mean'][key]['precision']:.3f}, recall "
-            f"{r['planted_mean'][key]['recall']:.3f}" for key, what in RANKINGS.items()))
+            f"{r['planted_mean'][key]['recall']:.3f}" for key, (what, _) in RANKINGS.items()))
     return lines
 
 

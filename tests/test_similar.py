@@ -194,23 +194,31 @@ def test_suspects_find_planted_errors_first_and_name_the_tags(tmp_path):
     assert len(ranked) == 60
     assert {s.sound_id for s in ranked[:3]} == set(planted)
     for s in ranked[:3]:
-        true, wrong = planted[s.sound_id]
-        named = {(t, kind) for t, kind, _ in s.issues}
-        assert (wrong, "wrong?") in named and (true, "missing?") in named
+        assert (planted[s.sound_id][1], "wrong?") in {(t, kind) for t, kind, _ in s.issues}
         assert s.labels_from == "final"
+    # every sound carries one tag, so the label pairs doubt that the true tag is missing (no
+    # sound pairs it with the wrong one); the model's scores alone name it too
+    model_only = suspects(store, label_pairs=False)
+    assert {s.sound_id for s in model_only[:3]} == set(planted)
+    for s in model_only[:3]:
+        true, wrong = planted[s.sound_id]
+        assert {(wrong, "wrong?"), (true, "missing?")} <= {(t, k) for t, k, _ in s.issues}
     order = suspect_order(store, list(reversed(range(1, 61))))
     assert set(order[:3]) == set(planted) and sorted(order) == list(range(1, 61))
 
 
 def test_suspects_judge_unreviewed_sounds_by_their_uploaders_tags(tmp_path):
     store = TagStore(tmp_path / "tags.duckdb")
-    store.add_sounds([(SoundInfo("freesound", "a", None, "h1", 1.0, original_tags=("Piano",)),
-                       [("piano", 0.9), ("dog", 0.1)], "m@1"),
-                      (SoundInfo("freesound", "b", None, "h2", 1.0, original_tags=("Dog",)),
-                       [("piano", 0.9), ("dog", 0.1)], "m@1"),
-                      (SoundInfo("folder", "c", None, "h3", 1.0), [("piano", 0.9)], "m@1")])
+    sure = {"Piano": [("piano", 0.9), ("dog", 0.1)], "Dog": [("dog", 0.9), ("piano", 0.1)]}
+    items = [(SoundInfo("freesound", f"{tag} {i}", None, f"h{tag}{i}", 1.0, original_tags=(tag,)),
+              preds, "m@1") for tag, preds in sure.items() for i in range(4)]
+    items += [(SoundInfo("freesound", "barking piano", None, "hb", 1.0, original_tags=("Dog",)),
+               sure["Piano"], "m@1"),
+              (SoundInfo("folder", "untagged", None, "hc", 1.0), sure["Piano"], "m@1")]
+    ids = [sid for sid, _ in store.add_sounds(items)]
     ranked = suspects(store)
-    assert [s.sound_id for s in ranked] == [2, 1]  # c has no given tags: not judged
+    assert len(ranked) == 9  # the folder sound has no given tags: not judged
+    assert ranked[0].sound_id == ids[8] and ranked[0].name == "barking piano"
     assert ranked[0].labels_from == "uploader" and ranked[0].labels == ("dog",)
 
 
@@ -265,10 +273,11 @@ def test_neighbours_labels_find_an_error_the_model_cannot_see(tmp_path):
     store.label_many([LabelRequest(sid, add=["piano" if i == 0 else ("dog", "piano", "rain")[i % 3]],
                                    user="ana") for i, sid in enumerate(ids)])
     index = EmbeddingIndex.from_store(store, "m@1")
-    with_neighbours = suspects(store, index=index)
+    assert suspects(store, index=index)[0].sound_id == ids[0]
+    with_neighbours = suspects(store, index=index, label_pairs=False)
     assert with_neighbours[0].sound_id == ids[0]
     assert ("dog", "missing?") in {(t, k) for t, k, _ in with_neighbours[0].issues}
-    model_only = [s.sound_id for s in suspects(store)]
+    model_only = [s.sound_id for s in suspects(store, label_pairs=False)]
     assert model_only.index(ids[0]) == 4  # alone, the model ranks it behind the four it misses
 
 
@@ -317,24 +326,26 @@ def test_scores_from_embeddings_are_the_tagging_scores(tagger):
 
 def test_suspects_score_a_given_tag_outside_the_stored_predictions_from_its_embedding(tmp_path,
                                                                                       tagger):
-    """Only each sound's top 2 predictions are stored; each is reviewed with a tag the model
-    ranks far lower. Without the model those tags score 0 (a tie broken by id); with it, each
-    gets its own score, and the sound whose tag the model doubts most comes first."""
+    """Only each sound's top 2 predictions are stored; every sound is reviewed with one tag the
+    model ranks far lower for all of them. Without the model that tag scores 0 everywhere (a
+    tie broken by id); with it, each sound gets its own score, and the sound whose tag the model
+    doubts most comes first, named with that very score."""
     store = TagStore(tmp_path / "tags.duckdb")
     results = list(tagger.tag_files([DEMO / n for n in SOURCES], top_k=2))
     ids = [store_result(store, r, tagger.model_label) for r in results]
-    given = {}
-    for sid, r in zip(ids, results, strict=True):
-        tag = tagger.vocabulary[int(np.argsort(-r.scores)[40])]  # rank 41: not stored
-        given[sid] = (tag, float(r.scores[tagger.vocabulary.index(tag)]))
-        store.label(sid, add=[tag], user="ana")
-    for s in suspects(store):
-        assert (given[s.sound_id][0], "wrong?", 0.0) in s.issues
-    ranked = suspects(store, tagger=tagger)
-    for s in ranked:
-        tag, score = given[s.sound_id]
-        assert [round(x, 5) for t, k, x in s.issues if t == tag and k == "wrong?"] == [round(score, 5)]
-    assert ranked[0].sound_id == min(given, key=lambda sid: given[sid][1])
+    rank = np.argsort(np.argsort(-np.stack([r.scores for r in results]), axis=1), axis=1)
+    tag = tagger.vocabulary[int(np.argmin(np.abs(rank - 40).max(axis=0)))]  # near rank 41 in all
+    at = tagger.vocabulary.index(tag)
+    given = {sid: float(r.scores[at]) for sid, r in zip(ids, results, strict=True)}
+    assert all(rank[:, at] >= 2)  # not stored
+    store.label_many([LabelRequest(sid, add=[tag], user="ana") for sid in ids])
+    blind = suspects(store, label_pairs=False)
+    assert [s.sound_id for s in blind] == sorted(ids)  # all tied at 0
+    assert all((tag, "wrong?", 0.0) in s.issues for s in blind)
+    ranked = suspects(store, tagger=tagger, label_pairs=False)
+    assert ranked[0].sound_id == min(given, key=given.__getitem__)
+    named = [(s.sound_id, x) for s in ranked for t, k, x in s.issues if t == tag and k == "wrong?"]
+    assert named and all(x == pytest.approx(given[sid], rel=1e-4) for sid, x in named)
 
 
 def test_similar_eval_plants_errors_several_times_and_reports_each_and_their_mean(tmp_path, tagger):
@@ -346,11 +357,11 @@ def test_similar_eval_plants_errors_several_times_and_reports_each_and_their_mea
     assert "mean over 2 plantings (seeds 0-1)" in summary_lines(result)[-1]
     assert result["sounds"] == 60 and result["settings"]["plantings"] == 2
     assert [r["flipped_sounds"] for r in result["planted_runs"]] == [3, 3]  # 5 % of 60 labels
-    for key in ("with_neighbours", "model_only", "stored_predictions_only"):
+    for key in ("suspects", "without_label_pairs", "model_only", "stored_predictions_only"):
         runs = [r[key]["recall"] for r in result["planted_runs"]]
         assert result["planted_mean"][key]["recall"] == pytest.approx(sum(runs) / 2)
         assert all(r[key]["top"] == 6 for r in result["planted_runs"])
     # bright and dark patches sit apart in the embedding: the neighbours find the flips
-    assert result["planted_mean"]["with_neighbours"]["recall"] == 1.0
+    assert result["planted_mean"]["suspects"]["recall"] == 1.0
     bad = run_cli("similar-eval", "--h5", str(pool), "--plantings", "0")
     assert bad.returncode == 2 and bad.stderr.strip() == "error: --plantings must be 1 or more"
