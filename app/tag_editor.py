@@ -13,7 +13,7 @@ import streamlit as st
 
 from app.settings import session_threshold, session_user
 from app.tag_rows import CSS as ROWS_CSS
-from app.tag_rows import Row, tag_rows
+from app.tag_rows import SUGGEST, Row, tag_rows
 from app.text import escape_markdown
 from core.store import SoundLabels, StoreError, TagStore
 from core.store.vocabulary import spelled_aliases, vocabulary_set
@@ -133,9 +133,15 @@ def _row(line: TagLine, number: int) -> Row:
                actions, disabled=("confirm",) if line.state == "confirmed" else ())
 
 
-def _on_row(store: TagStore, sound_id: int, msg_key: str, tag: str, do: str) -> None:
-    """A tag row's button: confirm, remove, take back your own addition, or put back."""
-    if do == "confirm":
+def _on_row(store: TagStore, sound_id: int, msg_key: str, tag: str, do: str,
+            final: tuple[str, ...] = ()) -> None:
+    """A button of the tag rows: a row's confirm, remove, take back your own addition or put
+    back; a chip's confirm; the card's Confirm all (the `final` tags it was drawn with) or Undo."""
+    if do == "confirm_all":
+        _label(store, sound_id, msg_key, confirm=list(final))
+    elif do == "undo":
+        _on_undo(store, sound_id, msg_key)
+    elif do in ("confirm", SUGGEST):
         _label(store, sound_id, msg_key, confirm=[tag])
     elif do == "remove":
         _label(store, sound_id, msg_key, remove=[tag])
@@ -146,11 +152,16 @@ def _on_row(store: TagStore, sound_id: int, msg_key: str, tag: str, do: str) -> 
 
 
 def _rows(store: TagStore, sound_id: int, lines: list[TagLine], prefix: str, msg_key: str,
-          first: int, part: str) -> None:
-    """Tag rows `first`, `first + 1`, ... of a card, drawn as one element (app/tag_rows.py)."""
+          first: int, part: str, suggested: list[TagLine] = (),
+          labels: SoundLabels | None = None) -> None:
+    """Tag rows `first`, `first + 1`, ... of a card, drawn as one element (app/tag_rows.py);
+    with `labels`, the `suggested` chips and the card's Confirm all and Undo below them."""
+    final = tuple(labels.final) if labels else ()
     tag_rows(f"{prefix}_{sound_id}_tagrows{part}", f"{prefix}_{sound_id}_",
              [_row(line, number) for number, line in enumerate(lines, first)],
-             lambda tag, do: _on_row(store, sound_id, msg_key, tag, do))
+             lambda tag, do: _on_row(store, sound_id, msg_key, tag, do, final),
+             chips=[(line.tag, line.score) for line in suggested],
+             card={"confirm_all": bool(final), "undo": True} if labels else None)
 
 
 # The tag rows' look, and the card the keyboard shortcuts act on (app/review_keys.py) outlined.
@@ -201,40 +212,17 @@ def tag_editor(store: TagStore, sound_id: int, prefix: str) -> None:
                + f"final tags: {escape_markdown(summary(people_first(labels)))}")
     lines = tag_lines(labels)
     rows = [line for line in lines if line.state != "suggested"]
-    if rows:
-        _rows(store, sound_id, rows[:SHOWN_LINES], prefix, msg_key, 1, "")
+    # the model's next guesses (chips: a click adds one), Confirm all and Undo draw with the
+    # rows, in the same element (app/tag_rows.py)
+    _rows(store, sound_id, rows[:SHOWN_LINES], prefix, msg_key, 1, "",
+          [line for line in lines if line.state == "suggested"], labels)
     if len(rows) > SHOWN_LINES:
         with st.expander(f"{len(rows) - SHOWN_LINES} more tags"):
             _rows(store, sound_id, rows[SHOWN_LINES:], prefix, msg_key, SHOWN_LINES + 1, "_more")
-    _suggestions(store, sound_id, [line for line in lines if line.state == "suggested"], prefix,
-                 msg_key)
-    _add_and_undo(store, sound_id, labels, prefix, msg_key)
+    _add_box(store, sound_id, prefix, msg_key)
     message = st.session_state.get(msg_key)
     if message:
         getattr(st, message[0])(escape_markdown(message[1]))
-
-
-def _suggestions(store: TagStore, sound_id: int, lines: list[TagLine], prefix: str,
-                 msg_key: str) -> None:
-    """The model's next guesses, below the threshold, as one row of chips: a click adds one.
-
-    One widget for all of them, not a row of bar and two buttons each, which kept the card's
-    element count about a quarter lower on the benchmark's page (README, Performance).
-    """
-    if not lines:
-        return
-    key = f"{prefix}_{sound_id}_suggest"
-    scores = {line.tag: line.score for line in lines}
-    st.pills("Below the threshold · click one to add it", list(scores), key=key,
-             format_func=lambda tag: f"{tag} {scores[tag]:.2f}",
-             on_change=_on_suggestion, args=(store, sound_id, key, msg_key))
-
-
-def _on_suggestion(store: TagStore, sound_id: int, key: str, msg_key: str) -> None:
-    picked = st.session_state.get(key)
-    st.session_state[key] = None
-    if picked:
-        _label(store, sound_id, msg_key, confirm=[picked])
 
 
 def people_first(labels: SoundLabels) -> list[str]:
@@ -250,8 +238,7 @@ def summary(tags: list[str]) -> str:
     return ", ".join(tags[:CAPTION_TAGS]) + (f" and {more} more" if more > 0 else "")
 
 
-def _add_and_undo(store: TagStore, sound_id: int, labels: SoundLabels, prefix: str,
-                  msg_key: str) -> None:
+def _add_box(store: TagStore, sound_id: int, prefix: str, msg_key: str) -> None:
     base = f"{prefix}_{sound_id}_add"
     # One tag per Enter, and each added tag gets a new box (a new key): an emptied box kept its
     # focus and opened its whole list again, and a second Enter added the highlighted first tag
@@ -263,25 +250,12 @@ def _add_and_undo(store: TagStore, sound_id: int, labels: SoundLabels, prefix: s
     # The box sits in a popover, which the browser draws only when it is opened: a page of ten
     # cards no longer builds ten lists of the 1000 tags (it was half of a page change's time;
     # README, Performance). The shortcut `a` opens it and puts the cursor in the box.
-    with st.container(horizontal=True, gap="small"):  # 4 elements in one row
-        with st.popover("Add tags", icon=":material/add:", key=f"{prefix}_{sound_id}_addtags",
-                        width="stretch"):
-            st.multiselect("Add tags", vocabulary_options(), key=add_key,
-                           accept_new_options=True, max_selections=1,
-                           placeholder="Type to search the 1000 tags; Enter adds",
-                           on_change=_on_add,
-                           args=(store, sound_id, add_key, _add_counter(base), msg_key),
-                           help="Tags are normalized to the model's vocabulary ('bass' becomes "
-                                "'bas'). A tag outside it is kept and marked ∉.")
-        _confirm_all_and_undo(store, sound_id, labels, prefix, msg_key)
-
-
-def _confirm_all_and_undo(store: TagStore, sound_id: int, labels: SoundLabels, prefix: str,
-                          msg_key: str) -> None:
-    st.button("Confirm all", key=f"{prefix}_{sound_id}_confirm_all", icon=":material/done_all:",
-              disabled=not labels.final, help="The final tags are right: confirm them all.",
-              on_click=_label, args=(store, sound_id, msg_key),
-              kwargs={"confirm": list(labels.final)}, width="stretch")
-    st.button("Undo", key=f"{prefix}_{sound_id}_undo", icon=":material/undo:",
-              help="Take back your last change to this sound.",
-              on_click=_on_undo, args=(store, sound_id, msg_key), width="stretch")
+    with st.popover("Add tags", icon=":material/add:", key=f"{prefix}_{sound_id}_addtags",
+                    width="stretch"):
+        st.multiselect("Add tags", vocabulary_options(), key=add_key,
+                       accept_new_options=True, max_selections=1,
+                       placeholder="Type to search the 1000 tags; Enter adds",
+                       on_change=_on_add,
+                       args=(store, sound_id, add_key, _add_counter(base), msg_key),
+                       help="Tags are normalized to the model's vocabulary ('bass' becomes "
+                            "'bas'). A tag outside it is kept and marked ∉.")

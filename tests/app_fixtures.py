@@ -87,6 +87,22 @@ def tag_rows(at: AppTest, prefix: str, sound_id: int) -> list[dict]:
     return rows
 
 
+def card_parts(at: AppTest, prefix: str, sound_id: int) -> dict:
+    """What the card's tag rows element draws below its rows: `chips` (the model's guesses under
+    the threshold: tag and score) and `card` (Confirm all and Undo: do, label, disabled)."""
+    (element, *_) = [e for e in at.get("bidi_component")
+                     if (e.key or "") == f"{prefix}_{sound_id}_tagrows"]
+    data = json.loads(element.proto.json)
+    return {"chips": data["chips"], "card": {b["do"]: b for b in data["card"]}}
+
+
+def carded_ids(at: AppTest, prefix: str) -> list[int]:
+    """The ids of the sounds whose cards are drawn, in page order."""
+    pattern = re.compile(rf"^{prefix}_(\d+)_tagrows$")
+    return [int(m.group(1)) for e in at.get("bidi_component")
+            if (m := pattern.match(e.key or ""))]
+
+
 def row_buttons(at: AppTest, prefix: str, sound_id: int) -> dict[str, dict]:
     """'<tag>_<confirm|remove|restore>' -> that button of the card's tag rows (as the class names
     the keyboard shortcuts use)."""

@@ -11,11 +11,13 @@ from core.store import SoundQuery, TagStore
 from tests.app_fixtures import (
     HOSTILE,
     add_real_sounds,
+    card_parts,
     click_row,
     open_page,
     plain,
     point_app_at,
     row_buttons,
+    row_event,
     tag_rows,
     texts,
 )
@@ -25,11 +27,6 @@ from tests.app_fixtures import (
 def app_env(monkeypatch, tmp_path, tiny_model_dir):
     db = point_app_at(monkeypatch, tmp_path, tiny_model_dir)
     return db, tmp_path / "audio"
-
-
-def card_buttons(at, sound_id: int) -> dict[str, object]:
-    prefix = f"feed_{sound_id}_"
-    return {b.key[len(prefix):]: b for b in at.button if b.key and b.key.startswith(prefix)}
 
 
 def test_empty_store_says_so_and_how_to_set_a_key(app_env):
@@ -57,11 +54,12 @@ def test_cards_show_sounds_newest_first_with_player_and_tags(app_env):
     rows = tag_rows(at, "feed", ids[2])  # the first card: the tags that count, with score bars
     assert [(r["shown"], r["score"], r["look"]) for r in rows] == [("piano", 0.7, ""),
                                                                    ("note", 0.7, "")]
-    suggestions = at.button_group(key=f"feed_{ids[0]}_suggest")  # those below, as chips
-    assert [o.content for o in suggestions.proto.options][:2] == ["bell 0.45", "drum 0.10"]
+    parts = card_parts(at, "feed", ids[0])
+    assert [(c["tag"], c["score"]) for c in parts["chips"]][:2] == [("bell", 0.45), ("drum", 0.1)]
     assert {"piano_confirm", "piano_remove"} <= set(row_buttons(at, "feed", ids[0]))
     assert row_buttons(at, "feed", ids[0])["piano_remove"]["label"] == "Remove piano"  # named
-    assert {"confirm_all", "undo"} <= set(card_buttons(at, ids[0]))
+    assert [(b["label"], b["disabled"]) for b in parts["card"].values()] == [
+        ("Confirm all", False), ("Undo", False)]
 
 
 def test_a_removal_lands_in_duckdb_and_survives_a_reload(app_env):
@@ -84,18 +82,17 @@ def test_confirm_add_and_undo(app_env):
     db, audio = app_env
     (sid,) = add_real_sounds(db, audio, 1)
     at = open_page("feed")
-    at.button_group(key=f"feed_{sid}_suggest").set_value("bell").run()  # below the threshold
+    row_event(at, "feed", sid, "bell", "suggest")  # a chip: below the threshold
     assert "bell" in TagStore(db).labels(sid).final
     assert "bell" in TagStore(db).labels(sid).confirmed
-    assert at.button_group(key=f"feed_{sid}_suggest").value is None  # ready for the next click
+    assert "bell" not in {c["tag"] for c in card_parts(at, "feed", sid)["chips"]}  # a row now
     assert ("bell", "strong", "confirmed") in {(r["tag"], r["look"], r["note"])  # a row of its own
                                                for r in tag_rows(at, "feed", sid)}
     at.multiselect(key=f"feed_{sid}_add").set_value(["Basses"]).run()
     labels = TagStore(db).labels(sid)
     assert "bas" in labels.added  # normalized onto the vocabulary's own spelling
     assert at.multiselect(key=f"feed_{sid}_add_1").value == []  # a new, empty box
-    card_buttons(at, sid)["undo"].click()
-    at.run()
+    row_event(at, "feed", sid, "", "undo")
     assert "bas" not in TagStore(db).labels(sid).added
     assert "bell" in TagStore(db).labels(sid).final  # only the last change was taken back
 

@@ -8,6 +8,7 @@ import pytest
 from core.store import TagStore
 from tests.app_fixtures import (
     add_real_sounds,
+    carded_ids,
     click_row,
     open_page,
     plain,
@@ -107,17 +108,17 @@ def test_to_review_pages_through_every_sound_while_you_review(app_env):
     at = open_page("feed")
     at.segmented_control(key="feed_show").set_value("To review").run()
     assert "26 sounds · showing 1–10 · 0 of 26 reviewed" in plain(at)
-    first_page = [b.key.split("_")[1] for b in at.button if b.key and b.key.endswith("_confirm_all")]
-    for sid in first_page:  # review every card of page 1
-        button(at, f"feed_{sid}_confirm_all").click().run()
+    first_page = carded_ids(at, "feed")
+    for sid in first_page:  # review every card of page 1: Confirm all
+        row_event(at, "feed", sid, "", "confirm_all")
     assert not at.exception
     assert "26 sounds · showing 1–10 · 10 of 26 reviewed" in plain(at)  # the count is live
-    assert f"feed_{first_page[0]}_confirm_all" in {b.key for b in at.button}  # still shown
+    assert carded_ids(at, "feed") == first_page  # still shown
     at.pagination(key="feed_page").set_value(2).run()
-    second = [b.key.split("_")[1] for b in at.button if b.key and b.key.endswith("_confirm_all")]
+    second = carded_ids(at, "feed")
     assert "showing 11–20" in plain(at) and not set(second) & set(first_page)
     at.pagination(key="feed_page_bottom").set_value(3).run()  # the pager below the cards
-    third = [b.key.split("_")[1] for b in at.button if b.key and b.key.endswith("_confirm_all")]
+    third = carded_ids(at, "feed")
     assert len(third) == 6 and len(set(first_page) | set(second) | set(third)) == 26
     button(at, "feed_next_unreviewed").click().run()
     assert "showing 11–20" in plain(at) and "Next to review" in plain(at)
