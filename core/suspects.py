@@ -56,7 +56,8 @@ class Suspect:
     quality: float  # cleanlab's label quality in [0, 1]: low means likely wrong or incomplete
     labels_from: str  # "final" (a curator's) or "uploader"
     labels: tuple[str, ...]  # the given vocabulary tags that were judged
-    issues: tuple[tuple[str, str, float], ...] = field(default=())  # (tag, "wrong?"/"missing?", score)
+    # (tag, "wrong?"/"missing?", score): the mean of the model's, neighbours' and label pairs' scores
+    issues: tuple[tuple[str, str, float], ...] = field(default=())
 
     def to_json(self) -> dict:
         return {"sound_id": self.sound_id, "name": self.name, "quality": round(self.quality, 6),

@@ -42,7 +42,7 @@ def run(args) -> int:
         return 0
     print(f"{len(found)} sounds judged (those with curators' or uploaders' tags); most suspect first")
     for s in shown:
-        issues = "; ".join(f"{tag} {kind} (model {score:.2f})" for tag, kind, score in s.issues)
+        issues = "; ".join(f"{tag} {kind} (score {score:.2f})" for tag, kind, score in s.issues)
         print(f"{s.quality:.3f}  sound {s.sound_id}  {s.name}  [{', '.join(s.labels)}, "
               f"{s.labels_from}]  {issues or '-'}")
     return 0
