@@ -18,7 +18,9 @@ from app.similar_panel import current_index
 from core.store import LabelRequest, SoundQuery, StoreError, TagStore
 from core.suspects import suspect_order
 
-PAGE_SIZE = 10  # cards per page
+PAGE_SIZES = (6, 10, 20)  # cards per page a person may choose
+DEFAULT_PAGE_SIZE = 6  # six, not ten: a page change is drawn in under 1 s (README, Performance)
+PAGE_SIZE_KEY = "feed_page_size"  # session key: the "Cards per page" choice
 QUEUE = "feed_queue"  # session key: (filters, ids)
 PAGE = "feed_page_no"  # session key: the page shown (1-based); both pagers follow it
 FOCUS = "feed_focus"  # session key: the sound "Next unreviewed" jumped to
@@ -30,14 +32,15 @@ class QueuePage:
     ids: list[int]  # the whole queue, in order
     page: int  # 1-based
     pages: int  # at least 1
+    size: int  # cards per page
 
     @property
     def first(self) -> int:
-        return (self.page - 1) * PAGE_SIZE
+        return (self.page - 1) * self.size
 
     @property
     def shown(self) -> list[int]:
-        return self.ids[self.first:self.first + PAGE_SIZE]
+        return self.ids[self.first:self.first + self.size]
 
 
 def queue_ids(store: TagStore, query: SoundQuery) -> list[int]:
@@ -57,11 +60,22 @@ def queue_ids(store: TagStore, query: SoundQuery) -> list[int]:
     return held[1]
 
 
+def page_size() -> int:
+    size = st.session_state.get(PAGE_SIZE_KEY)
+    return size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
+
+
 def current_page(ids: list[int]) -> QueuePage:
-    pages = max(1, math.ceil(len(ids) / PAGE_SIZE))
+    size = page_size()
+    pages = max(1, math.ceil(len(ids) / size))
     page = min(max(1, int(st.session_state.get(PAGE, 1))), pages)
     st.session_state[PAGE] = page
-    return QueuePage(ids, page, pages)
+    return QueuePage(ids, page, pages, size)
+
+
+def resize(first: int) -> None:
+    """After a new "Cards per page": the page that holds the card that was first on screen."""
+    go_to_page(first // page_size() + 1)
 
 
 def go_to_page(page: int) -> None:
@@ -88,7 +102,7 @@ def next_unreviewed(store: TagStore) -> None:
     if todo is None:
         st.session_state[NOTICE] = ("success", "Every sound in this queue is reviewed.")
         return
-    go_to_page(todo // PAGE_SIZE + 1)
+    go_to_page(todo // page_size() + 1)
     st.session_state[FOCUS] = ids[todo]
     st.session_state[NOTICE] = None
 

@@ -51,7 +51,7 @@ def filters(store: TagStore) -> SoundQuery:
                            placeholder="Search names, uploaders and descriptions; Enter applies",
                            label_visibility="collapsed")
     return SoundQuery(reviewed=SHOW[shown], tag=picked or None, source=SOURCES[src],
-                      search=search.strip() or None, sort=SORT[order], limit=rq.PAGE_SIZE,
+                      search=search.strip() or None, sort=SORT[order], limit=rq.page_size(),
                       threshold=value)
 
 
@@ -87,12 +87,20 @@ def pager(page: rq.QueuePage, key: str) -> None:
     st.pagination(page.pages, key=key, on_change=lambda: rq.go_to_page(st.session_state[key]))
 
 
+def page_size_box(page: rq.QueuePage) -> None:
+    st.selectbox("Cards per page", rq.PAGE_SIZES, key=rq.PAGE_SIZE_KEY,
+                 index=rq.PAGE_SIZES.index(rq.DEFAULT_PAGE_SIZE), width=140,
+                 format_func=lambda n: f"{n} per page", label_visibility="collapsed",
+                 on_change=rq.resize, args=(page.first,),
+                 help="More cards per page take longer to draw at each page change.")
+
+
 def queue_bar(store: TagStore, page: rq.QueuePage, reviewed: int) -> None:
     total = len(page.ids)
     noun = "sound" if total == 1 else "sounds"
     info, actions = st.columns([3, 2], vertical_alignment="center")
     info.caption(f"{total:,} {noun} · showing {page.first + 1:,}–"
-                 f"{min(page.first + rq.PAGE_SIZE, total):,} · {reviewed:,} of {total:,} reviewed")
+                 f"{min(page.first + page.size, total):,} · {reviewed:,} of {total:,} reviewed")
     with actions.container(horizontal=True, horizontal_alignment="right", gap="small"):
         st.button("Next unreviewed", key="feed_next_unreviewed", icon=":material/skip_next:",
                   on_click=rq.next_unreviewed, args=(store,),
@@ -122,7 +130,9 @@ def sound_list(store: TagStore) -> None:
         return
     page = rq.current_page(ids)
     queue_bar(store, page, len(store.reviewed_among(ids)))
-    pager(page, "feed_page")
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        pager(page, "feed_page")
+        page_size_box(page)
     rows = store.rows_for(page.shown, query.threshold)
     sounds = store.get_sounds([row.id for row in rows])
     focus = st.session_state.get(rq.FOCUS)

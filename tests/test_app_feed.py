@@ -156,11 +156,17 @@ def test_ten_thousand_sounds_page_in_sql(app_env):
     assert store.count_sounds(SoundQuery()) == 10_000
     at = open_page("feed")
     assert not at.exception
-    assert "10,000 sounds · showing 1–10" in plain(at)
-    assert len(at.get("audio")) == 10
-    assert at.pagination(key="feed_page").num_pages == 1_000
-    at.pagination(key="feed_page").set_value(1_000).run()
-    assert "showing 9,991–10,000" in plain(at)
+    assert "10,000 sounds · showing 1–6" in plain(at)  # six cards a page by default
+    assert len(at.get("audio")) == 6
+    assert at.pagination(key="feed_page").num_pages == 1_667
+    at.pagination(key="feed_page").set_value(1_667).run()
+    assert "showing 9,997–10,000" in plain(at)
+    at.pagination(key="feed_page").set_value(5).run()  # cards 25-30
+    at.selectbox(key="feed_page_size").set_value(20).run()  # the page that holds card 25
+    assert "showing 21–40" in plain(at) and len(at.get("audio")) == 20
+    assert at.pagination(key="feed_page").num_pages == 500
+    at.selectbox(key="feed_page_size").set_value(10).run()
+    assert "showing 21–30" in plain(at)
     at.selectbox(key="feed_sort").set_value("Least certain first").run()
     assert not at.exception
     assert "showing 1–10" in plain(at)  # a new sort starts again at the first page

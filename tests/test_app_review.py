@@ -106,6 +106,7 @@ def test_to_review_pages_through_every_sound_while_you_review(app_env):
                                  content_hash=f"bulk-{i:03d}", duration_s=1.0),
                        [("piano", 0.8)], "tiny-test@0") for i in range(25)])
     at = open_page("feed")
+    at.selectbox(key="feed_page_size").set_value(10).run()  # ten cards a page (six by default)
     at.segmented_control(key="feed_show").set_value("To review").run()
     assert "26 sounds · showing 1–10 · 0 of 26 reviewed" in plain(at)
     first_page = carded_ids(at, "feed")

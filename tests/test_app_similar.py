@@ -43,7 +43,7 @@ def test_a_closed_panel_searches_nothing_and_an_open_one_lists_neighbours(demo_s
     store, ids = demo_store
     at = open_page("feed")
     assert not at.exception
-    assert sum(e.label == "Similar sounds" for e in at.expander) == 10  # one per card on the page
+    assert sum(e.label == "Similar sounds" for e in at.expander) == 6  # one per card on the page
     assert "similarity" not in plain(at)
     players = len(at.get("audio"))
     shown = ids[-1]  # newest first: the first card

@@ -128,7 +128,8 @@ def before_lines(b: dict) -> list[str]:
     if "error" in old:
         return [f"6 feed page before ({old['rev']}) not measured: {old['error']}"]
     ratios = b.get("ratios", {})
-    return [f"6 feed page before ({old['rev']}): first {old['click_first_s']} s, median "
+    return [f"6 feed page before ({old['rev']}, {old.get('cards', 10)} cards a page): first "
+            f"{old['click_first_s']} s, median "
             f"{old['click_median_s']} s, new tab {old['new_tab_s']} s, page "
             f"{old['page_change_median_s']} s, filter {old['filter_change_median_s']} s, card edit "
             f"{old['card_edit_median_s']} s | old / new: "
