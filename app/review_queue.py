@@ -15,8 +15,9 @@ import streamlit as st
 from app.resources import get_tagger
 from app.settings import resolve_settings
 from app.similar_panel import current_index
+from app.text import escape_markdown
 from core.store import LabelRequest, SoundQuery, StoreError, TagStore
-from core.suspects import suspect_order
+from core.suspects import order_by, suspects
 
 PAGE_SIZES = (6, 10, 20)  # cards per page a person may choose
 DEFAULT_PAGE_SIZE = 6  # six, not ten: a page change is drawn in under 1 s (README, Performance)
@@ -25,6 +26,7 @@ QUEUE = "feed_queue"  # session key: (filters, ids)
 PAGE = "feed_page_no"  # session key: the page shown (1-based); both pagers follow it
 FOCUS = "feed_focus"  # session key: the sound "Next unreviewed" jumped to
 NOTICE = "feed_queue_notice"  # session key: what the last queue action did
+DOUBTS = "feed_doubts"  # session key: sound id -> the tags `suspects` doubts (that sort only)
 
 
 @dataclass(frozen=True)
@@ -49,15 +51,33 @@ def queue_ids(store: TagStore, query: SoundQuery) -> list[int]:
     held = st.session_state.get(QUEUE)
     if held is None or held[0] != key:
         ids = store.list_ids(replace(query, limit=None, offset=0))
+        st.session_state.pop(DOUBTS, None)
         if query.sort == "suspect":
-            model_dir = resolve_settings().model_dir
-            index = current_index(store, model_dir)
-            tagger, _ = get_tagger(model_dir)
-            scorer = tagger if tagger is not None and index is not None \
-                and tagger.model_label == index.model else None
-            ids = suspect_order(store, ids, query.threshold, index, scorer)
+            ids = _suspects_first(store, ids, query.threshold)
         st.session_state[QUEUE] = held = (key, ids)
     return held[1]
+
+
+def _suspects_first(store: TagStore, ids: list[int], threshold: float) -> list[int]:
+    """The queue most likely mislabeled first; what each card should say is kept in DOUBTS."""
+    model_dir = resolve_settings().model_dir
+    index = current_index(store, model_dir)
+    tagger, _ = get_tagger(model_dir)
+    scorer = tagger if tagger is not None and index is not None \
+        and tagger.model_label == index.model else None
+    found = suspects(store, threshold, index, scorer)
+    st.session_state[DOUBTS] = {s.sound_id: s.issues for s in found if s.issues}
+    return order_by(found, ids)
+
+
+def doubts_line(sound_id: int) -> str | None:
+    """"Likely mislabeled: music wrong? (0.01) · rifle missing? (0.92)" for a card of the
+    "Likely mislabeled first" queue whose tags the scores doubt; None otherwise."""
+    issues = st.session_state.get(DOUBTS, {}).get(sound_id)
+    if not issues:
+        return None
+    return "Likely mislabeled: " + " · ".join(
+        f"{escape_markdown(tag)} {kind} ({score:.2f})" for tag, kind, score in issues)
 
 
 def page_size() -> int:

@@ -202,10 +202,15 @@ def _issues(per_tag: np.ndarray, probs: np.ndarray, given: set[str],
                  for c in worst)
 
 
-def suspect_order(store: TagStore, ids: list[int], threshold: float = THRESHOLD,
-                  index: EmbeddingIndex | None = None, tagger: Tagger | None = None) -> list[int]:
-    """`ids` with the most likely mislabeled first; sounds that are not judged (no given
-    labels, no predictions) keep their order after them."""
-    rank = {s.sound_id: r for r, s in enumerate(suspects(store, threshold, index, tagger))}
+def order_by(found: list[Suspect], ids: list[int]) -> list[int]:
+    """`ids` with the sounds of `found` first, in its order (most suspect first); sounds that
+    are not judged (no given labels, no predictions) keep their order after them."""
+    rank = {s.sound_id: r for r, s in enumerate(found)}
     judged = sorted((i for i in ids if i in rank), key=rank.__getitem__)
     return judged + [i for i in ids if i not in rank]
+
+
+def suspect_order(store: TagStore, ids: list[int], threshold: float = THRESHOLD,
+                  index: EmbeddingIndex | None = None, tagger: Tagger | None = None) -> list[int]:
+    """`ids` with the most likely mislabeled first (order_by over `suspects`)."""
+    return order_by(suspects(store, threshold, index, tagger), ids)

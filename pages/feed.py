@@ -38,7 +38,8 @@ def filters(store: TagStore) -> SoundQuery:
                            help="Least certain first: the sounds whose scores sit closest to the "
                                 "threshold, where the model is least sure, come first. Likely "
                                 "mislabeled first: the sounds whose curators' or uploaders' tags "
-                                "the model disagrees with most (`python -m core suspects`).")
+                                "the model disagrees with most, each card naming the tags in "
+                                "doubt (`python -m core suspects`).")
     src = source.selectbox("Source", list(SOURCES), key="feed_source", on_change=reset_page)
     # No free text: Enter takes the first real match ("perc": percussion), as in the Add box.
     picked = tag.selectbox("Tag", tag_options(store), index=None, key="feed_tag",
@@ -66,6 +67,9 @@ def card(store: TagStore, sound: Sound, row: SoundRow, focused: bool) -> None:
     with st.container(border=True, key=f"feed_card_{row.id}"):
         if focused:
             st.caption(":material/arrow_forward: Next to review")
+        doubts = rq.doubts_line(row.id)
+        if doubts:
+            st.caption(f":material/report: {doubts}")
         left, right = st.columns([3, 2])
         with left:
             sound_header(sound)

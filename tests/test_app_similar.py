@@ -89,6 +89,10 @@ def test_likely_mislabeled_first_puts_the_planted_error_first(demo_store):
     assert not at.exception
     names = [line for line in plain(at, ("markdown",)).splitlines() if line.endswith(".ogg**")]
     assert names and names[0] == f"**{store.get_sound(wrong).name}**"
+    doubts = [c.value for c in at.caption if "Likely mislabeled:" in c.value]
+    assert doubts and any(f"{tag} wrong?" in doubts[0] for tag in planted)  # the first card's
+    at.selectbox(key="feed_sort").set_value("Newest first").run()
+    assert not [c for c in at.caption if "Likely mislabeled:" in c.value]  # that sort only
 
 
 def test_an_upload_shows_similar_sounds_before_it_is_kept(demo_store):
