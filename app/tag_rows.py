@@ -90,6 +90,28 @@ export default function (component) {
     return e;
   };
   const safe = (tag) => tag.replace(/[^\w-]/g, "-");
+  const icon = (name) => {
+    const e = el("span", "icon", name);
+    e.setAttribute("aria-hidden", "true");
+    return e;
+  };
+  // A button named `label` inside a span of class `holderCls` (the shortcuts find it by it);
+  // a click sends `send` as the trigger event.
+  const button = (holderCls, label, content, send, disabled, title) => {
+    const holder = el("span", holderCls);
+    const b = el("button");
+    b.type = "button";
+    b.disabled = disabled;
+    b.setAttribute("aria-label", label);
+    if (title) b.title = title;
+    b.append(...content);
+    b.addEventListener("click", () => {
+      b.disabled = true;  // one click, one event: the card draws again after it
+      setTriggerValue("action", send);
+    });
+    holder.appendChild(b);
+    return holder;
+  };
   const root = el("div", "tagrows");
   for (const r of data.rows) {
     const row = el("div", `tagrow st-key-${data.base}tagrow${r.number}_${safe(r.tag)}`);
@@ -107,38 +129,12 @@ export default function (component) {
     }
     row.appendChild(score);
     for (const a of r.buttons) {
-      const holder = el("span", `st-key-${data.base}${safe(r.tag)}_${a.cls}`);
-      const button = el("button");
-      button.type = "button";
-      button.disabled = a.disabled;
-      button.setAttribute("aria-label", a.label);
-      const icon = el("span", "icon", a.icon);
-      icon.setAttribute("aria-hidden", "true");
-      button.append(icon, el("span", "label", a.label));
-      button.addEventListener("click", () => {
-        button.disabled = true;  // one click, one event: the card draws again after it
-        setTriggerValue("action", { tag: r.tag, do: a.do });
-      });
-      holder.appendChild(button);
-      row.appendChild(holder);
+      row.appendChild(button(`st-key-${data.base}${safe(r.tag)}_${a.cls}`, a.label,
+                             [icon(a.icon), el("span", "label", a.label)],
+                             { tag: r.tag, do: a.do }, a.disabled, ""));
     }
     root.appendChild(row);
   }
-  const button = (holderCls, label, content, send, disabled, title) => {
-    const holder = el("span", holderCls);
-    const b = el("button");
-    b.type = "button";
-    b.disabled = disabled;
-    b.setAttribute("aria-label", label);
-    if (title) b.title = title;
-    b.append(...content);
-    b.addEventListener("click", () => {
-      b.disabled = true;
-      setTriggerValue("action", send);
-    });
-    holder.appendChild(b);
-    return holder;
-  };
   if (data.chips.length) {
     const chips = el("div", "tagchips");
     chips.appendChild(el("div", "tagcaption", data.caption));
@@ -152,9 +148,8 @@ export default function (component) {
   if (data.card.length) {
     const bar = el("div", "cardbuttons");
     for (const a of data.card) {
-      const icon = el("span", "icon", a.icon);
-      icon.setAttribute("aria-hidden", "true");
-      bar.appendChild(button(`st-key-${data.base}${a.do}`, a.label, [icon, el("span", "", a.label)],
+      bar.appendChild(button(`st-key-${data.base}${a.do}`, a.label,
+                             [icon(a.icon), el("span", "", a.label)],
                              { tag: "", do: a.do }, a.disabled, a.title));
     }
     root.appendChild(bar);

@@ -44,6 +44,7 @@ CARDS_JS = """n => document.querySelectorAll('[class*="st-key-feed_card_"]').len
               && !document.querySelector('[data-testid="stSkeleton"]')
               && !document.querySelector('[class*="_tagrows"]:not(:has(.tagrows))')"""
 RUNNING = '[data-testid="stStatusWidget"]'
+RUN_STARTED_JS = f"() => !!document.querySelector('{RUNNING}')"
 RUN_OVER_JS = f"() => !document.querySelector('{RUNNING}')"
 BUTTON_JS = """([card, label]) => !!document.querySelector(`.${card} button[aria-label="${label}"]`)"""
 # How often a timed wait looks, in ms. Playwright's own waits (a locator's wait_for) look less
@@ -102,8 +103,7 @@ def timed_click(page, target, cards: int, changed: bool = True) -> float:
                                polling=POLL_MS)
     else:  # the same cards: wait for the run to start (its indicator shows), then to end
         try:
-            page.wait_for_function(f"() => !!document.querySelector('{RUNNING}')", timeout=3000,
-                                   polling=POLL_MS)
+            page.wait_for_function(RUN_STARTED_JS, timeout=3000, polling=POLL_MS)
         except PlaywrightTimeout:
             pass  # over before it could be seen
     until_feed_drawn(page, cards)

@@ -209,8 +209,3 @@ def order_by(found: list[Suspect], ids: list[int]) -> list[int]:
     judged = sorted((i for i in ids if i in rank), key=rank.__getitem__)
     return judged + [i for i in ids if i not in rank]
 
-
-def suspect_order(store: TagStore, ids: list[int], threshold: float = THRESHOLD,
-                  index: EmbeddingIndex | None = None, tagger: Tagger | None = None) -> list[int]:
-    """`ids` with the most likely mislabeled first (order_by over `suspects`)."""
-    return order_by(suspects(store, threshold, index, tagger), ids)

@@ -22,7 +22,7 @@ from core.neighbour_tags import evaluate, neighbour_tags, tag_shares
 from core.similar import EmbeddingIndex, similar_to_sound
 from core.store import SCHEMA_VERSION, LabelRequest, SoundInfo, TagStore
 from core.store.schema import MIGRATIONS, utc_now
-from core.suspects import suspect_order, suspects
+from core.suspects import order_by, suspects
 from core.tagger import Tagger
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,7 +203,7 @@ def test_suspects_find_planted_errors_first_and_name_the_tags(tmp_path):
     for s in model_only[:3]:
         true, wrong = planted[s.sound_id]
         assert {(wrong, "wrong?"), (true, "missing?")} <= {(t, k) for t, k, _ in s.issues}
-    order = suspect_order(store, list(reversed(range(1, 61))))
+    order = order_by(ranked, list(reversed(range(1, 61))))
     assert set(order[:3]) == set(planted) and sorted(order) == list(range(1, 61))
 
 
