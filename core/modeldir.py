@@ -52,7 +52,7 @@ class EmbeddingSpec:
 class ModelInfo:
     name: str  # short name, e.g. "compact-rendered"
     version: str  # e.g. a date or a run id
-    preset: str  # "course", "compact" or "custom"
+    preset: str  # a core.model preset name, or "custom"
     dims: ModelDims
     features: dict = field(default_factory=lambda: dict(FEATURE_CONSTANTS))
     trained_on: str = ""  # one line on the training data

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+import core.commands.models as models_command
+from core.__main__ import main
 from core.audio import load_audio
 from core.features import patch_for
 from tests.audio_factory import make_tone_file
@@ -77,3 +79,12 @@ def test_features_on_a_bad_file(tmp_path):
     (tmp_path / "x.wav").write_bytes(b"RIFF....garbage")
     r = core_cli("features", tmp_path / "x.wav", "--out", tmp_path / "p.npy")
     assert r.returncode == 1 and "x.wav" in r.stderr and not (tmp_path / "p.npy").exists()
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(monkeypatch, capfd):
+    def write_to_a_closed_pipe(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(models_command, "run", write_to_a_closed_pipe)
+    assert main(["models"]) == 141  # as a shell reports a process ended by SIGPIPE
+    assert "Traceback" not in capfd.readouterr().err

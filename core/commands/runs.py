@@ -18,6 +18,7 @@ from dataclasses import fields
 
 from core.commands.common import fail
 from core.detached import process_alive
+from core.model import PRESETS
 from core.runs import (
     RunError,
     RunSpec,
@@ -48,7 +49,7 @@ def register(sub) -> None:
     start.add_argument("--val", default=None, metavar="FILE",
                        help="validation HDF5 (default: a seeded 10%% split of --data)")
     start.add_argument("--init-from", default=None, metavar="MODEL_DIR", help="fine-tune this model")
-    start.add_argument("--preset", default=defaults["preset"], choices=["compact", "course"])
+    start.add_argument("--preset", default=defaults["preset"], choices=list(PRESETS))
     for name in ("epochs", "batch_size", "lr", "seed", "patience"):
         start.add_argument("--" + name.replace("_", "-"), type=type(defaults[name]),
                            default=defaults[name], help=f"default {defaults[name]}")

@@ -19,6 +19,7 @@ from tqdm import tqdm
 from core.commands.common import fail
 from core.dataset import DatasetFormatError
 from core.detached import write_pid
+from core.model import PRESETS
 from core.modeldir import ModelNotFoundError, read_model_info
 from core.runs import FAILURE
 from core.train import (
@@ -49,7 +50,7 @@ def register(sub) -> None:
     p.add_argument("--val", action="append", metavar="FILE",
                    help="validation HDF5 file, may be repeated (default: a seeded split of each --data)")
     p.add_argument("--out", required=True, help="run folder (config, log.jsonl, checkpoints)")
-    p.add_argument("--preset", default=None, choices=["compact", "course"],
+    p.add_argument("--preset", default=None, choices=list(PRESETS),
                    help="model size (default: compact, or that of --init-from)")
     p.add_argument("--init-from", metavar="MODEL_DIR",
                    help="fine-tune: start from this model directory's weights (e.g. models/default) "
