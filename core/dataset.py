@@ -48,15 +48,26 @@ def _check_layout(f: h5py.File, path: Path) -> h5py.Group:
     return g
 
 
+def open_for_reading(path: str | Path) -> h5py.File:
+    """The HDF5 file, read-only; a missing or non-HDF5 file raises DatasetFormatError in one line."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetFormatError(f"{path}: no such file")
+    try:
+        return h5py.File(path, "r")
+    except OSError as e:
+        raise DatasetFormatError(f"{path}: not a readable HDF5 file ({e})") from None
+
+
 def dataset_size(path: str | Path) -> int:
-    with h5py.File(path, "r") as f:
+    with open_for_reading(path) as f:
         return _check_layout(f, Path(path))["id"].shape[0]
 
 
 def read_coala(path: str | Path, rows: slice | np.ndarray | None = None) -> CoalaArrays:
     """Read the whole file (or the given rows, sorted) into memory."""
     path = Path(path)
-    with h5py.File(path, "r") as f:
+    with open_for_reading(path) as f:
         g = _check_layout(f, path)
         sel = slice(None) if rows is None else rows
         ids = np.asarray(g["id"][sel]).reshape(-1).astype(np.int64)

@@ -8,6 +8,7 @@ from core.dataset import (
     CoalaArrays,
     CoalaWriter,
     DatasetFormatError,
+    dataset_size,
     iter_chunks,
     read_coala,
     split_indices,
@@ -61,6 +62,11 @@ def test_not_a_coala_file(tmp_path):
         f.create_dataset("x", data=np.zeros(3))
     with pytest.raises(DatasetFormatError, match="no 'dataset' group"):
         read_coala(tmp_path / "other.h5")
+    (tmp_path / "notes.h5").write_text("plain text")
+    with pytest.raises(DatasetFormatError, match="notes.h5: not a readable HDF5 file"):
+        read_coala(tmp_path / "notes.h5")
+    with pytest.raises(DatasetFormatError, match="missing.h5: no such file"):
+        dataset_size(tmp_path / "missing.h5")
 
 
 def test_split_is_seeded_without_replacement():

@@ -365,3 +365,8 @@ def test_similar_eval_plants_errors_several_times_and_reports_each_and_their_mea
     assert result["planted_mean"]["suspects"]["recall"] == 1.0
     bad = run_cli("similar-eval", "--h5", str(pool), "--plantings", "0")
     assert bad.returncode == 2 and bad.stderr.strip() == "error: --plantings must be 1 or more"
+    notes = tmp_path / "notes.h5"
+    notes.write_text("not an HDF5 file")
+    bad = run_cli("similar-eval", "--h5", str(notes))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().startswith(f"error: {notes}: not a readable HDF5 file")

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from core.commands.common import add_model_options, fail, model_dir
+from core.dataset import DatasetFormatError
 from core.modeldir import ModelNotFoundError
 from core.store import StoreError, TagStore
 
@@ -59,7 +60,7 @@ def run(args) -> int:
             result = evaluate_pool(store, tagger, clips, args.seed,
                                    log=lambda m: print(m, file=sys.stderr, flush=True),
                                    plantings=args.plantings)
-        except StoreError as e:
+        except (StoreError, DatasetFormatError) as e:
             return fail(str(e))
     print(to_json(result) if args.json else "\n".join(summary_lines(result)))
     return 0
