@@ -107,3 +107,8 @@ def test_export_command_writes_each_format(tagged, tmp_path, capsys):
     assert [r["sound_id"] for r in rows] == [2] and rows[0]["confirmed"] == ["drum"]
     assert main(["export", "--format", "csv", "--out", str(tmp_path / "x.csv"),
                  "--since", "someday", "--db", str(db)]) == 2
+    (tmp_path / "a-file").write_text("")
+    into_a_file = tmp_path / "a-file" / "tags.csv"  # its folder is a file: nothing can be written
+    capsys.readouterr()
+    assert main(["export", "--format", "csv", "--out", str(into_a_file), "--db", str(db)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: cannot write {into_a_file}: ")

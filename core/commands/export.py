@@ -33,8 +33,10 @@ def run(args) -> int:
         with progress_bar("sound", disable=args.format != "coala-h5") as progress:
             summary = export_labels(open_store(args), args.format, args.out, args.reviewed_only,
                                     args.since, args.threshold, progress, args.labels)
-    except (StoreError, ExportError, OSError) as e:
+    except (StoreError, ExportError) as e:
         return fail(str(e))
+    except OSError as e:  # the folder of --out is missing, read-only or full
+        return fail(f"cannot write {args.out}: {e.strerror or e}")
     for sound_id, why in summary.skipped:
         print(f"skipped sound {sound_id}: {why}", file=sys.stderr)
     print(f"wrote {summary.path}: {summary.line()}")
