@@ -208,4 +208,3 @@ def order_by(found: list[Suspect], ids: list[int]) -> list[int]:
     rank = {s.sound_id: r for r, s in enumerate(found)}
     judged = sorted((i for i in ids if i in rank), key=rank.__getitem__)
     return judged + [i for i in ids if i not in rank]
-
