@@ -12,7 +12,8 @@ import pytest
 from core.corpus.builder import CorpusConfig, build_corpus, read_corpus_info
 from core.corpus.catalog import CatalogError, load_catalog
 from core.corpus.fluid import FluidPart, NoteEvent, render_parts
-from core.corpus.recipe import plan_clip, plan_corpus
+from core.corpus import effects as fx
+from core.corpus.recipe import plan_clip, plan_corpus, plan_layer
 from core.corpus.render import render_clips
 from core.corpus.speech import SpeechPart, render_speech
 from core.dataset import read_coala
@@ -132,3 +133,85 @@ def test_default_catalog_corpus_mixes_kinds_and_labels_each_clip(tmp_path):
     assert sum(out.tag_counts.values()) == int(arrays.labels.sum())
     assert json.dumps(out.tag_counts)  # a plain dict of counts, for the summary line
     assert plan_clip(load_catalog(), "val", 21, 0).clip_id == int(arrays.ids[0])
+
+
+def _frame_figure(x: np.ndarray, rate: int, frame_s: float, figure) -> np.ndarray:
+    n = int(frame_s * rate)
+    return np.array([figure(x[i:i + n]) for i in range(0, len(x) - n, n)])
+
+
+def _zero_crossings(frame: np.ndarray) -> float:
+    return float(np.count_nonzero(np.diff(np.signbit(frame))))
+
+
+def _centroid(frame: np.ndarray) -> float:
+    mag = np.abs(np.fft.rfft(frame))
+    return float((mag * np.arange(len(mag))).sum() / max(mag.sum(), 1e-9))
+
+
+def test_vibrato_makes_a_steady_tone_waver_in_pitch():
+    rate = 22_000
+    tone = np.sin(2 * np.pi * 440 * np.arange(rate * 2) / rate)
+    steady = _frame_figure(tone, rate, 0.04, _zero_crossings)
+    wavering = _frame_figure(fx.vibrato(tone, rate, np.random.default_rng(3)), rate, 0.04, _zero_crossings)
+    assert steady.max() - steady.min() <= 1
+    assert wavering.max() - wavering.min() >= 2  # a quarter semitone or more at 440 Hz over 40 ms
+
+
+@pytest.mark.parametrize("effect", ["wah", "phaser"])
+def test_wah_and_phaser_move_the_spectrum_of_steady_noise(effect):
+    rate = 22_000
+    swell = 0.2 + 0.8 * (np.arange(rate * 3) / rate % 0.5 < 0.25)  # an auto-wah follows the level
+    noise = np.random.default_rng(0).standard_normal(rate * 3) * 0.3 * swell
+    dry = _frame_figure(noise, rate, 0.1, _centroid)
+    wet_clip = fx.TAGGED[effect](noise, rate, np.random.default_rng(5))
+    wet = _frame_figure(wet_clip, rate, 0.1, _centroid)
+    assert len(wet_clip) == len(noise) and np.isfinite(wet_clip).all()
+    assert np.std(wet) > 3 * np.std(dry)
+
+
+def test_an_effect_is_only_put_on_the_kinds_it_is_heard_on():
+    catalog = load_catalog()
+    assert "drum" not in catalog.effects["wah"].kinds
+    specs = plan_corpus(catalog, "train", 5, 3000)
+    kinds_with = {e: {catalog.source(s.main_source).kind for s in specs if e in s.effects}
+                  for e in ("wah", "vibrato", "phaser")}
+    for effect, kinds in kinds_with.items():
+        assert kinds and kinds <= set(catalog.effects[effect].kinds), effect
+
+
+def _groove_notes(name: str, seed: int):
+    """A planned loop's notes by drum key, and its sixteenth-note step (the first backbeat snare,
+    on step 4, fixes it)."""
+    catalog = load_catalog()
+    part = plan_layer(catalog, catalog.pools["train"], catalog.source(name), np.random.default_rng(seed)).part
+    by_key = {k: [n.start_ms for n in part.notes if n.key == k] for k in (36, 38, 42, 46)}
+    step = min(n.start_ms for n in part.notes if n.key == 38 and n.velocity >= 80) / 4
+    return by_key, step
+
+
+def test_a_house_loop_is_four_on_the_floor_with_open_hats_between_the_kicks():
+    notes, step = _groove_notes("house_loop", 2)
+    lo, hi = load_catalog().source("house_loop").params["bpm"]
+    assert lo <= 60_000 / (4 * step) <= hi
+    assert {0, 4, 8, 12} <= {round(t / step) for t in notes[36]}
+    assert notes[46] and all(round(t / step) % 4 == 2 for t in notes[46] + notes[42])
+
+
+def test_a_hiphop_loop_swings_its_offbeat_hats():
+    notes, step = _groove_notes("hiphop_loop", 3)
+    hats = notes[42] + notes[46]
+    offbeats = [t / step % 4 for t in hats if 1.5 < t / step % 4 < 3]
+    assert offbeats and all(2 <= b < 2.35 for b in offbeats)
+    assert max(offbeats) > 2.05  # late, not straight
+    assert {0, 7} <= {round(t / step) for t in notes[36]}
+
+
+@pytest.mark.parametrize("name", ["pulse", "sub", "acid", "ufo", "coin", "radio_static"])
+def test_each_new_generator_makes_a_finite_normalised_sound(name):
+    from core.corpus.synth import GENERATORS
+    clips = [GENERATORS[name](np.random.default_rng(seed), 22_000) for seed in range(3)]
+    for clip in clips:
+        assert clip.dtype == np.float32 and 0.05 * 22_000 < len(clip) <= 10 * 22_000
+        assert np.isfinite(clip).all() and abs(float(np.abs(clip).max()) - 1.0) < 1e-5
+    assert not np.allclose(clips[0][:1000], clips[1][:1000])  # the seed draws the sound

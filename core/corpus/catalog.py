@@ -58,6 +58,7 @@ class Pool:
 class EffectRule:
     tags: tuple[str, ...]  # tags a clip gains when the effect is put on it
     probability: float  # chance per clip
+    kinds: tuple[str, ...] = KINDS  # put only on clips whose main layer is of these kinds
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def _build(raw: dict) -> Catalog:
     pools = {name: Pool(name, tuple(d["soundfonts"]), tuple(d["drumkits"]), tuple(d["voices"]))
              for name, d in raw["pools"].items()}
     voice_kind = {v: kind for kind, names in raw.get("voices", {}).items() for v in names}
-    effects = {name: EffectRule(tuple(d["tags"]), float(d["probability"]))
+    effects = {name: EffectRule(tuple(d["tags"]), float(d["probability"]), tuple(d.get("kinds", KINDS)))
                for name, d in raw.get("effects", {}).items()}
     mix = raw["mix"]
     return Catalog(sources, pools, fonts, voice_kind, _tuples(raw.get("voice_tags", {})),
@@ -148,8 +149,8 @@ def _validate(c: Catalog, path: Path) -> None:
         for voice in pool.voices:
             if voice not in c.voice_kind:
                 raise CatalogError(f"{path}: pool {pool.name!r} names unknown voice {voice!r}")
-    if set(c.kind_weights) - set(KINDS):
-        raise CatalogError(f"{path}: [mix] kinds must be among {KINDS}")
+    if set(c.kind_weights) - set(KINDS) or any(set(e.kinds) - set(KINDS) for e in c.effects.values()):
+        raise CatalogError(f"{path}: [mix] and [effects] kinds must be among {KINDS}")
     _validate_kinds(c, path)
 
 

@@ -1,6 +1,7 @@
 """Effects on mono float32 clips. Two families:
 
-- audible effects that earn a tag (reverb, echo, distortion, reverse, lofi, filter), and
+- audible effects that earn a tag (reverb, echo, distortion, reverse, lofi, filter, wah, phaser,
+  vibrato), and
 - augmentations that earn none but keep the model from learning one renderer's fingerprint:
   small rooms, random EQ, band limits (through 8-16 kHz), lossy codec round trips (mp3, ogg),
   background noise, pitch shifts and level.
@@ -16,7 +17,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 from scipy.fft import irfft, next_fast_len, rfft
-from scipy.signal import fftconvolve
+from scipy.signal import fftconvolve, iirpeak, lfilter
 
 from core.corpus.synth import bandpass, highpass, log_uniform, lowpass
 
@@ -103,9 +104,67 @@ def filter_(x: np.ndarray, rate: int, rng: np.random.Generator) -> np.ndarray:
     return bandpass(x, centre / 1.5, centre * 1.5, rate, order=3)
 
 
-TAGGED: dict[str, Effect] = {"distortion": distortion, "filter": filter_, "lofi": lofi,
-                             "echo": echo, "reverb": reverb, "reverse": reverse}
-TAGGED_ORDER = ("distortion", "filter", "lofi", "echo", "reverb", "reverse")  # signal-chain order
+def phaser(x: np.ndarray, rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Four to eight all-pass stages whose corner sweeps with a 0.1-2 Hz LFO, mixed with the dry
+    signal: notches that glide up and down the spectrum."""
+    corners = _lfo(len(x), rate, rng, rng.uniform(0.1, 2.0), log_uniform(rng, 200, 600),
+                   log_uniform(rng, 1500, 5000))
+    tan = np.tan(np.pi * np.minimum(corners, rate * 0.45) / rate)
+    coeffs = (tan - 1) / (tan + 1)
+    wet = x
+    for _ in range(int(rng.integers(2, 5)) * 2):
+        wet = _blockwise(wet, coeffs, lambda a: ([a, 1.0], [1.0, a]))
+    return 0.5 * (x + wet * rng.uniform(0.7, 1.0))
+
+
+def vibrato(x: np.ndarray, rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Pitch wavering 4-8 times a second by a quarter to a full semitone: a delay line swept by an LFO."""
+    hz, semitones = rng.uniform(4, 8), rng.uniform(0.25, 1.0)
+    depth_s = (2 ** (semitones / 12) - 1) / (2 * np.pi * hz)  # peak delay change for that pitch swing
+    t = np.arange(len(x)) / rate
+    delay = depth_s * (1 + np.sin(2 * np.pi * hz * t)) * rate
+    return np.interp(np.arange(len(x)) - delay, np.arange(len(x)), x, left=0.0)
+
+
+def wah(x: np.ndarray, rate: int, rng: np.random.Generator) -> np.ndarray:
+    """A resonant band-pass swept between 400 Hz and 2.5 kHz, by an LFO or by the clip's own level
+    (an auto-wah), like a wah-wah pedal."""
+    n = len(x)
+    if rng.random() < 0.5:
+        centres = _lfo(n, rate, rng, rng.uniform(0.5, 4.0), log_uniform(rng, 350, 600), log_uniform(rng, 1500, 2500))
+    else:
+        level = lowpass(np.abs(x), 15, rate)
+        level = level / max(peak(level), 1e-9)
+        centres = log_uniform(rng, 350, 600) * (1 + level * rng.uniform(2, 5))
+    q = rng.uniform(2, 6)
+    wet = _blockwise(x, centres, lambda f: iirpeak(min(f, rate * 0.45), q, rate))
+    return wet / max(peak(wet), 1e-9) * peak(x)
+
+
+def _lfo(n: int, rate: int, rng: np.random.Generator, hz: float, lo: float, hi: float) -> np.ndarray:
+    """lo..hi Hz, swinging on a log scale `hz` times a second from a random phase."""
+    swing = 0.5 - 0.5 * np.cos(2 * np.pi * hz * np.arange(n) / rate + rng.uniform(0, 2 * np.pi))
+    return lo * (hi / lo) ** swing
+
+
+def _blockwise(x: np.ndarray, control: np.ndarray, design, block: int = 128) -> np.ndarray:
+    """Filter `x` with a time-varying filter: `design(control value)` gives (b, a) once per block
+    of `block` samples; the filter's state carries over from block to block."""
+    out = np.empty(len(x))
+    zi = None
+    for start in range(0, len(x), block):
+        b, a = design(float(control[start]))
+        if zi is None:
+            zi = np.zeros(max(len(a), len(b)) - 1)
+        out[start:start + block], zi = lfilter(b, a, x[start:start + block], zi=zi)
+    return out
+
+
+TAGGED: dict[str, Effect] = {"distortion": distortion, "filter": filter_, "wah": wah, "phaser": phaser,
+                             "vibrato": vibrato, "lofi": lofi, "echo": echo, "reverb": reverb,
+                             "reverse": reverse}
+TAGGED_ORDER = ("vibrato", "distortion", "filter", "wah", "phaser", "lofi", "echo", "reverb",
+                "reverse")  # signal-chain order
 
 
 # --- augmentations, untagged ---------------------------------------------------------------------

@@ -70,9 +70,10 @@ def plan_clip(catalog: Catalog, pool_name: str, seed: int, index: int) -> ClipSp
             layer = plan_layer(catalog, pool, second, rng)
             layers.append(Layer(layer.source, layer.part, layer.tags, rng.uniform(-6, 0),
                                 rng.uniform(0, 0.5), layer.semitones))
-    inaudible = set(catalog.source(layers[0].source).params.get("no_effects", ()))
+    main = catalog.source(layers[0].source)
+    inaudible = set(main.params.get("no_effects", ()))
     effects = [name for name, rule in catalog.effects.items()
-               if rng.random() < rule.probability and name not in inaudible]
+               if rng.random() < rule.probability and name not in inaudible and main.kind in rule.kinds]
     rng.shuffle(effects)
     effects = _chain_order(effects[:MAX_TAGGED_EFFECTS])
     tags = {t for layer in layers for t in layer.tags}
@@ -179,20 +180,48 @@ def _drum(catalog: Catalog, pool: Pool, source: Source, rng: np.random.Generator
     return FluidPart(path, bank, program, channel, notes, (hits - 1) * spacing + tail), (), semitones
 
 
+@dataclass(frozen=True)
+class Groove:
+    """How a drum pattern plays, on a grid of sixteen sixteenth notes a bar."""
+    kicks: tuple[int, ...]  # steps that always get a kick
+    snares: tuple[int, ...]  # steps that always get a snare
+    extra_kick: float  # chance of a kick on any other step
+    extra_snare: float  # chance of a (ghost) snare on any other step
+    hat_every: tuple[int, ...]  # hats every this many steps (one drawn per clip)
+    hat_offset: int  # on steps where step % hat_every equals this
+    open_hat: float  # chance a hat is open rather than closed
+    swing: float  # at most this fraction of a step late on the offbeat eighths
+
+
+GROOVES = {  # the `groove` of a pattern source in sources.toml
+    "backbeat": Groove((0, 8), (4, 12), 0.12, 0.05, (1, 2, 2, 4), 0, 0.08, 0.0),
+    "house": Groove((0, 4, 8, 12), (4, 12), 0.02, 0.03, (4,), 2, 0.9, 0.0),
+    "techno": Groove((0, 4, 8, 12), (4, 12), 0.03, 0.05, (1,), 0, 0.1, 0.0),
+    "breakbeat": Groove((0, 10), (4, 12), 0.1, 0.15, (2,), 0, 0.1, 0.0),
+    "boom_bap": Groove((0, 7, 10), (4, 12), 0.05, 0.03, (2,), 0, 0.05, 0.35),
+}
+
+
 def _pattern(catalog: Catalog, pool: Pool, source: Source, rng: np.random.Generator):
+    groove = GROOVES[source.params.get("groove", "backbeat")]
     path, bank, program, channel, _ = _kit(catalog, pool, rng, (36, 38, 42, 46))
-    step = 60_000 / rng.uniform(70, 180) / 4  # sixteenth notes
+    lo, hi = source.params.get("bpm", (70, 180))
+    step = 60_000 / rng.uniform(lo, hi) / 4  # sixteenth notes
     steps = 16 * int(rng.choice([1, 2])) if step * 32 < MAX_CLIP_S * 1000 else 16
-    hat_every = int(rng.choice([1, 2, 2, 4]))
+    hat_every = int(rng.choice(groove.hat_every))
+    late = step * rng.uniform(0, groove.swing)
     notes = []
     for s in range(steps):
-        if s % 16 in (0, 8) or rng.random() < 0.12:
-            notes.append(NoteEvent(s * step, 40, 36, int(rng.integers(90, 128))))
-        if s % 16 in (4, 12) or rng.random() < 0.05:
-            notes.append(NoteEvent(s * step, 40, 38, int(rng.integers(80, 128))))
-        if s % hat_every == 0:
-            hat = 46 if rng.random() < 0.08 else 42  # mostly closed, sometimes open
-            notes.append(NoteEvent(s * step, 40, hat, int(rng.integers(50, 110))))
+        t = s * step + (late if s % 4 == 2 else 0.0)
+        if s % 16 in groove.kicks or rng.random() < groove.extra_kick:
+            notes.append(NoteEvent(t, 40, 36, int(rng.integers(90, 128))))
+        if s % 16 in groove.snares:
+            notes.append(NoteEvent(t, 40, 38, int(rng.integers(80, 128))))
+        elif rng.random() < groove.extra_snare:
+            notes.append(NoteEvent(t, 40, 38, int(rng.integers(30, 80))))
+        if s % hat_every == groove.hat_offset:
+            hat = 46 if rng.random() < groove.open_hat else 42
+            notes.append(NoteEvent(t, 40, hat, int(rng.integers(50, 110))))
     return FluidPart(path, bank, program, channel, tuple(notes), steps * step + 300), (), 0.0
 
 

@@ -167,6 +167,73 @@ def ding(rng: np.random.Generator, rate: int) -> np.ndarray:
     return normalize(x * envelope(n, rate, 0.001, 0.02))
 
 
+@generator
+def pulse(rng: np.random.Generator, rate: int) -> np.ndarray:
+    """A band-limited pulse wave of 5-40 % duty (a square is 50 %), the duty sometimes swept (PWM)."""
+    n = seconds(rng, 0.2, 5.0, rate)
+    f = log_uniform(rng, 50, 1000)
+    ph = phase_of(f, n, rate)
+    duty = rng.uniform(0.05, 0.4)
+    if rng.random() < 0.4:
+        duty = duty + (0.45 - duty) * (0.5 - 0.5 * np.cos(phase_of(rng.uniform(0.3, 4), n, rate)))
+    x = sum(np.sin(np.pi * k * duty) / k * np.cos(k * ph) for k in range(1, min(int(rate / 2 / f), 60) + 1))
+    return normalize(x * envelope(n, rate, log_uniform(rng, 0.002, 0.05), 0.02))
+
+
+@generator
+def sub(rng: np.random.Generator, rate: int) -> np.ndarray:
+    """A sub bass: a 30-65 Hz sine, held or decaying like an 808, sometimes gliding into its pitch."""
+    n = seconds(rng, 0.4, 4.0, rate)
+    t = np.arange(n) / rate
+    f = log_uniform(rng, 30, 65) * (1 + rng.uniform(0, 1.5) * np.exp(-t / 0.03) * (rng.random() < 0.5))
+    decay = 0.0 if rng.random() < 0.5 else log_uniform(rng, 0.3, 2.0)
+    return normalize(np.tanh(rng.uniform(1, 2) * np.sin(phase_of(f, n, rate)))
+                     * envelope(n, rate, 0.005, 0.05, decay))
+
+
+@generator
+def acid(rng: np.random.Generator, rate: int) -> np.ndarray:
+    """An acid bass line: sixteenth notes of a saw or square through a resonant low-pass whose cutoff
+    snaps open on each note and closes again (the squelch of a TB-303)."""
+    step = seconds(rng, 0.09, 0.16, rate)
+    root = log_uniform(rng, 40, 90)
+    q = rng.uniform(4, 14)
+    shape_odd = rng.random() < 0.4
+    out = []
+    for _ in range(int(rng.integers(8, 33))):
+        f0 = root * 2 ** (int(rng.choice([0, 0, 0, 3, 5, 7, 10, 12])) / 12)
+        t = np.arange(step) / rate
+        cutoff = log_uniform(rng, 150, 400) + log_uniform(rng, 500, 4000) * np.exp(-t / log_uniform(rng, 0.02, 0.12))
+        ph = phase_of(f0, step, rate)
+        ks = range(1, int(rate / 2 / f0), 2 if shape_odd else 1)
+        note = sum(np.sin(k * ph) / k / np.sqrt((1 - (k * f0 / cutoff) ** 2) ** 2 + (k * f0 / cutoff / q) ** 2)
+                   for k in ks)
+        out.append(note * envelope(step, rate, 0.002, 0.01) * (rng.random() > 0.15))
+    return normalize(np.tanh(np.concatenate(out) / 4))
+
+
+@generator
+def ufo(rng: np.random.Generator, rate: int) -> np.ndarray:
+    """A flying saucer: a sine warbling 6-20 times a second around a slowly rising or falling pitch."""
+    n = seconds(rng, 1.0, 5.0, rate)
+    centre = np.geomspace(log_uniform(rng, 300, 1500), log_uniform(rng, 300, 1500), n)
+    warble = 1 + rng.uniform(0.1, 0.4) * np.sin(phase_of(rng.uniform(6, 20), n, rate))
+    x = np.sin(phase_of(centre * warble, n, rate))
+    return normalize(x * envelope(n, rate, 0.1, 0.2))
+
+
+@generator
+def coin(rng: np.random.Generator, rate: int) -> np.ndarray:
+    """A video game's coin pickup: a short square note, then a longer one a fourth or fifth up."""
+    f = log_uniform(rng, 700, 1400)
+    notes = []
+    for ratio, lo, hi in ((1.0, 0.04, 0.09), (float(rng.choice([4 / 3, 3 / 2, 2.0])), 0.15, 0.5)):
+        n = seconds(rng, lo, hi, rate)
+        ph = (np.arange(n) * f * ratio / rate) % 1.0
+        notes.append(np.where(ph < 0.5, 1.0, -1.0) * envelope(n, rate, 0.001, 0.01, n / rate / 2))
+    return normalize(np.concatenate(notes))
+
+
 # --- noises -------------------------------------------------------------------------------------------
 @generator
 def white_noise(rng: np.random.Generator, rate: int) -> np.ndarray:
@@ -212,6 +279,21 @@ def vinyl(rng: np.random.Generator, rate: int) -> np.ndarray:
     pos = rng.integers(0, n - 8, n_clicks)
     x[pos] += rng.choice([-1, 1], n_clicks) * rng.pareto(2.0, n_clicks).clip(0, 8) * 0.3
     return normalize(highpass(x, 30, rate))
+
+
+@generator
+def radio_static(rng: np.random.Generator, rate: int) -> np.ndarray:
+    """A radio between stations: band-limited hiss with crackle, fading in and out, and sometimes the
+    whistle of a carrier sliding past as the dial turns."""
+    n = seconds(rng, 1.0, 6.0, rate)
+    x = bandpass(rng.standard_normal(n), log_uniform(rng, 150, 500), log_uniform(rng, 2500, 5000), rate)
+    x *= 0.6 + 0.4 * np.sin(phase_of(rng.uniform(0.2, 2), n, rate))
+    pos = rng.integers(0, n, int(n / rate * rng.uniform(10, 60)))
+    x[pos] += rng.choice([-1, 1], len(pos)) * rng.uniform(2, 6, len(pos))
+    if rng.random() < 0.5:
+        whistle = np.geomspace(log_uniform(rng, 300, 3000), log_uniform(rng, 300, 3000), n)
+        x += rng.uniform(0.3, 1.0) * np.sin(phase_of(whistle, n, rate))
+    return normalize(x * envelope(n, rate, 0.02, 0.05))
 
 
 # --- alarms, machines ---------------------------------------------------------------------------------
