@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 
+from core.corpus import effects as fx
 from core.corpus.builder import CorpusConfig, build_corpus, read_corpus_info
 from core.corpus.catalog import CatalogError, load_catalog
 from core.corpus.fluid import FluidPart, NoteEvent, render_parts
-from core.corpus import effects as fx
 from core.corpus.recipe import plan_clip, plan_corpus, plan_layer
 from core.corpus.render import render_clips
 from core.corpus.speech import SpeechPart, render_speech

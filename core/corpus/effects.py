@@ -131,7 +131,8 @@ def wah(x: np.ndarray, rate: int, rng: np.random.Generator) -> np.ndarray:
     (an auto-wah), like a wah-wah pedal."""
     n = len(x)
     if rng.random() < 0.5:
-        centres = _lfo(n, rate, rng, rng.uniform(0.5, 4.0), log_uniform(rng, 350, 600), log_uniform(rng, 1500, 2500))
+        centres = _lfo(n, rate, rng, rng.uniform(0.5, 4.0), log_uniform(rng, 350, 600),
+                       log_uniform(rng, 1500, 2500))
     else:
         level = lowpass(np.abs(x), 15, rate)
         level = level / max(peak(level), 1e-9)

@@ -203,11 +203,12 @@ def acid(rng: np.random.Generator, rate: int) -> np.ndarray:
     for _ in range(int(rng.integers(8, 33))):
         f0 = root * 2 ** (int(rng.choice([0, 0, 0, 3, 5, 7, 10, 12])) / 12)
         t = np.arange(step) / rate
-        cutoff = log_uniform(rng, 150, 400) + log_uniform(rng, 500, 4000) * np.exp(-t / log_uniform(rng, 0.02, 0.12))
+        opening = log_uniform(rng, 500, 4000) * np.exp(-t / log_uniform(rng, 0.02, 0.12))
+        cutoff = log_uniform(rng, 150, 400) + opening
         ph = phase_of(f0, step, rate)
         ks = range(1, int(rate / 2 / f0), 2 if shape_odd else 1)
-        note = sum(np.sin(k * ph) / k / np.sqrt((1 - (k * f0 / cutoff) ** 2) ** 2 + (k * f0 / cutoff / q) ** 2)
-                   for k in ks)
+        ratio = [k * f0 / cutoff for k in ks]
+        note = sum(np.sin(k * ph) / k / np.sqrt((1 - r ** 2) ** 2 + (r / q) ** 2) for k, r in zip(ks, ratio, strict=True))
         out.append(note * envelope(step, rate, 0.002, 0.01) * (rng.random() > 0.15))
     return normalize(np.tanh(np.concatenate(out) / 4))
 
