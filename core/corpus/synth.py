@@ -208,7 +208,8 @@ def acid(rng: np.random.Generator, rate: int) -> np.ndarray:
         ph = phase_of(f0, step, rate)
         ks = range(1, int(rate / 2 / f0), 2 if shape_odd else 1)
         ratio = [k * f0 / cutoff for k in ks]
-        note = sum(np.sin(k * ph) / k / np.sqrt((1 - r ** 2) ** 2 + (r / q) ** 2) for k, r in zip(ks, ratio, strict=True))
+        note = sum(np.sin(k * ph) / k / np.sqrt((1 - r ** 2) ** 2 + (r / q) ** 2)
+                   for k, r in zip(ks, ratio, strict=True))
         out.append(note * envelope(step, rate, 0.002, 0.01) * (rng.random() > 0.15))
     return normalize(np.tanh(np.concatenate(out) / 4))
 
