@@ -32,6 +32,16 @@ def test_every_tag_of_the_source_table_is_a_coala_token_and_there_are_at_least_6
     assert "bas" in tags and "bass" not in tags  # the vocabulary's own spelling
 
 
+def test_every_drum_loop_carries_the_shared_loop_tags_and_its_own():
+    loops = load_catalog().of_kind("pattern")
+    assert len(loops) >= 5
+    for loop in loops:
+        assert {"drumloop", "kick", "snare", "hihat", "bd", "snr", "hh"} <= set(loop.tags)
+        assert len(loop.tags) == len(set(loop.tags))
+    house = load_catalog().source("house_loop")
+    assert {"house", "dance"} <= set(house.tags) and house.tags[0] == "beat"
+
+
 def test_a_tag_outside_the_vocabulary_is_refused_with_its_name(tmp_path):
     bad = tiny_catalog(tmp_path).read_text().replace('tags = ["click"]', 'tags = ["clickety"]')
     path = tmp_path / "bad.toml"

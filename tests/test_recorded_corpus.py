@@ -153,6 +153,25 @@ def test_the_projects_rules_load_with_every_tag_in_the_vocabulary():
     assert not set(rules.pools["train"]) & set(rules.pools["test"])
 
 
+@pytest.mark.parametrize("package, path, tags", [
+    ("openarena-data", "usr/share/games/openarena/baseoa/pak0.pk3.d/sound/player/footsteps/splash2.wav",
+     {"footstep", "step", "water", "splash"}),
+    ("openarena-data", "usr/share/games/openarena/missionpack/mp-pak0.pk3.d/sound/voices/festivoxmale/a.wav",
+     None),  # text-to-speech
+    ("nexuiz-data", "usr/share/games/nexuiz/data/data.pk3.d/sound/misc/metalfootstep03.wav",
+     {"footstep", "step", "metal"}),
+    ("nexuiz-data", "usr/share/games/nexuiz/data/data.pk3.d/sound/weapons/rocket_fire.ogg", None),
+    ("lugaru-data", "usr/share/games/lugaru/Sounds/FootStepSnow1.ogg", {"footstep", "step", "snow"}),
+    ("tuxpaint-stamps-default", "usr/share/tuxpaint/stamps/animals/birds/crow.ogg", {"animal", "bird"}),
+    ("tuxpaint-stamps-default", "usr/share/tuxpaint/stamps/animals/birds/crow_desc_fr.ogg", None),
+    ("extremetuxracer-data", "usr/share/games/etr/sounds/ice_slide.wav", {"ice", "slide"}),
+])
+def test_the_projects_rules_label_real_paths_of_the_added_packages(package, path, tags):
+    load_rules.cache_clear()
+    labels = load_rules().labels(package, path)
+    assert (None if labels is None else set(labels)) == tags
+
+
 def test_build_writes_patches_labels_and_a_manifest(tmp_path, packages):
     rules_path = write_rules(tmp_path)
     out = tmp_path / "train.h5"

@@ -109,7 +109,9 @@ def load_catalog(path: str | Path = SOURCES_PATH) -> Catalog:
 
 
 def _build(raw: dict) -> Catalog:
-    sources = tuple(_source(kind, entry) for kind in KINDS for entry in raw.get(kind, []))
+    shared = {"pattern": tuple(raw.get("loops", {}).get("tags", ()))}  # [loops]: every drum loop's
+    sources = tuple(_source(kind, entry, shared.get(kind, ()))
+                    for kind in KINDS for entry in raw.get(kind, []))
     fonts = {name: SoundFont(name, d["path"], d["package"], tuple(d["kits"]), d.get("kit_bank", 128),
                              tuple(d["keys"]) if "keys" in d else None)
              for name, d in raw.get("soundfonts", {}).items()}
@@ -125,9 +127,10 @@ def _build(raw: dict) -> Catalog:
                    float(mix["mixture_probability"]))
 
 
-def _source(kind: str, entry: dict) -> Source:
+def _source(kind: str, entry: dict, shared_tags: tuple[str, ...] = ()) -> Source:
     params = {k: v for k, v in entry.items() if k not in ("name", "tags", "weight")}
-    return Source(entry["name"], kind, tuple(entry["tags"]), float(entry.get("weight", 1.0)), params)
+    tags = tuple(dict.fromkeys(shared_tags + tuple(entry["tags"])))
+    return Source(entry["name"], kind, tags, float(entry.get("weight", 1.0)), params)
 
 
 def _tuples(d: dict) -> dict:
