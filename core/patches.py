@@ -21,6 +21,8 @@ class PatchSource:
         self.rows = None if rows is None else np.sort(np.asarray(rows))
         self.in_memory = fits_in_memory(path)
         self.x = self.y = None
+        self.to_targets = None  # set by use_targets
+        self.targets = None  # in memory: what training aims at when it is not the labels
         if self.in_memory:
             arrays = read_coala(path)  # one contiguous read of the whole file
             if self.rows is not None:
@@ -42,18 +44,28 @@ class PatchSource:
             total, n = (s if total is None else total + s), n + len(y)
         return total / max(n, 1)
 
+    def use_targets(self, to_targets) -> None:
+        """Train towards to_targets(labels, positions) -> float16 targets instead of the labels
+        (core.distill); positions are the rows' places in this source's order. Predictions and
+        label frequencies keep the labels."""
+        self.to_targets = to_targets
+        if self.in_memory:
+            self.targets = torch.from_numpy(to_targets(self.y.numpy(), np.arange(len(self.y))))
+
     def n_batches(self, batch: int, world: int) -> int:
         return (len(self) // world) // batch
 
     def epoch(self, seed: int, batch: int, rank: int = 0, world: int = 1):
-        """Yield (x, y) batches of this rank's share, in a seeded order; every rank gets as many."""
+        """Yield (x, y) batches of this rank's share, in a seeded order; every rank gets as many.
+        y is the labels (uint8), or the targets (float16) after use_targets."""
         n_batches = self.n_batches(batch, world)
         gen = torch.Generator().manual_seed(seed)
         if self.in_memory:
             order = torch.randperm(len(self), generator=gen)[rank::world][: n_batches * batch]
+            aims = self.y if self.targets is None else self.targets
             for b in range(n_batches):
                 idx = order[b * batch:(b + 1) * batch]
-                yield self.x[idx], self.y[idx]
+                yield self.x[idx], aims[idx]
             return
         yield from self._stream(gen, batch, rank, world, n_batches)
 
@@ -67,13 +79,19 @@ class PatchSource:
             mask = (keep % world == rank) & (np.isin(keep, self.rows) if self.rows is not None else True)
             perm = torch.randperm(int(mask.sum()), generator=gen).numpy()
             xs.append(torch.from_numpy(a.data[mask][perm]))
-            ys.append(torch.from_numpy(a.labels[mask][perm].astype(np.uint8)))
+            ys.append(torch.from_numpy(self._aims(a.labels[mask][perm], keep[mask][perm])))
             x, y = torch.cat(xs), torch.cat(ys)
             while len(x) >= batch and given < n_batches:
                 yield x[:batch], y[:batch]
                 x, y, given = x[batch:], y[batch:], given + 1
             xs, ys = [x], [y]
         # every rank stops at n_batches, computed from its share, so DDP steps stay in lockstep
+
+    def _aims(self, labels: np.ndarray, file_rows: np.ndarray) -> np.ndarray:
+        if self.to_targets is None:
+            return labels.astype(np.uint8)
+        positions = file_rows if self.rows is None else np.searchsorted(self.rows, file_rows)
+        return self.to_targets(labels, positions)
 
 
 class MixedSource:

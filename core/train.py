@@ -21,6 +21,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from core.dataset import dataset_size, parse_data_spec, split_indices
 from core.device import resolve_device
+from core.distill import attach_teachers
 from core.files import write_atomic, write_json
 from core.metrics import score_tags
 from core.model import PRESETS, ModelDims, TaggerCNN, build_model, count_parameters
@@ -60,10 +61,14 @@ class TrainConfig:
     prior_bias: bool = True  # start each output's bias at its tag's training frequency
     resume: bool = False  # continue the run in `out` from its last.pt
     init_from: str | None = None  # fine-tune: a model directory whose weights (and dims) start the run
+    teachers: tuple[str, ...] = ()  # model directories or run folders to distill (core.distill)
+    distill: float = 0.5  # with teachers: their mean score's share of each training target
 
     def __post_init__(self):  # one file may be given as a plain string, as older run folders store it
-        object.__setattr__(self, "data", _as_tuple(self.data))
-        object.__setattr__(self, "val", _as_tuple(self.val))
+        for name in ("data", "val", "teachers"):
+            object.__setattr__(self, name, _as_tuple(getattr(self, name)))
+        if self.teachers and not 0.0 < self.distill <= 1.0:
+            raise ValueError(f"--distill {self.distill}: the teachers' share must be in (0, 1]")
 
 
 def _as_tuple(value) -> tuple[str, ...]:
@@ -155,6 +160,7 @@ class Callback:
     def on_batch(self, trainer: Trainer, step: int, n_steps: int, loss: float) -> None: ...
     def on_epoch(self, trainer: Trainer, record: dict) -> None: ...
     def on_end(self, trainer: Trainer, record: dict) -> None: ...
+    def on_teachers(self, trainer: Trainer, done: int, total: int) -> None: ...
 
 
 class BatchRecords(Callback):
@@ -238,6 +244,8 @@ class Trainer:
                        "n_train": len(self.train_data), "n_val": len(self.val_data),
                        "parameters": count_parameters(self.model), "device": str(self.device),
                        "world_size": self.ctx.world, "resumed_at_epoch": self.epoch})
+        if self.cfg.teachers:
+            self._attach_teachers()
         for cb in self.callbacks:
             cb.on_start(self)
         while self.epoch < self.cfg.epochs and not self._should_stop():
@@ -253,6 +261,20 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_end(self, end)
         return end
+
+    def _attach_teachers(self) -> None:
+        start = time.perf_counter()
+        sources = self.train_data.sources if isinstance(self.train_data, MixedSource) else [self.train_data]
+
+        def progress(done: int, total: int) -> None:
+            for cb in self.callbacks:
+                cb.on_teachers(self, done, total)
+
+        attach_teachers(sources, self.cfg.teachers, self.cfg.distill, self.out, self.device,
+                        self.cfg.eval_batch_size, progress)
+        if self.ctx.main:
+            self.log({"event": "teachers", "teachers": list(self.cfg.teachers),
+                      "distill": self.cfg.distill, "time_s": time.perf_counter() - start})
 
     def _run_epoch(self) -> dict | None:
         """One epoch: train, validate, checkpoint, log; None when a stop cut it short."""

@@ -1,6 +1,7 @@
 """`python -m core train --data TRAIN.h5[:WEIGHT] [--data MORE.h5[:WEIGHT] ...] [--val VAL.h5 ...]
-[--preset P] [--init-from MODEL_DIR] --out runs/NAME`: train from scratch, or fine-tune a model
-directory on new data, one file or several mixed by weight.
+[--preset P] [--init-from MODEL_DIR] [--teacher MODEL_DIR|RUN ... [--distill W]] --out runs/NAME`:
+train from scratch, or fine-tune a model directory on new data, one file or several mixed by weight;
+with teachers, towards their averaged scores as well as the labels (core.distill).
 
 SIGTERM (`python -m core runs stop NAME`) and a first Ctrl-C stop the run at the next batch
 boundary, with a whole checkpoint and an end record in the log; a second Ctrl-C interrupts at once."""
@@ -19,6 +20,7 @@ from tqdm import tqdm
 from core.commands.common import fail
 from core.dataset import DatasetFormatError
 from core.detached import write_pid
+from core.distill import check_teachers
 from core.model import PRESETS
 from core.modeldir import ModelNotFoundError, read_model_info
 from core.runs import FAILURE
@@ -55,6 +57,11 @@ def register(sub) -> None:
     p.add_argument("--init-from", metavar="MODEL_DIR",
                    help="fine-tune: start from this model directory's weights (e.g. models/default) "
                         "instead of random ones; a lower --lr (1e-4) suits it")
+    p.add_argument("--teacher", action="append", metavar="MODEL_DIR|RUN",
+                   help="distill: also train towards this model's scores (a model directory or a "
+                        "run folder's best epoch); repeat it to average several")
+    p.add_argument("--distill", type=float, default=None,
+                   help="with --teacher: the teachers' share of each training target (default 0.5)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
     p.add_argument("--cosine", action="store_true", help="cosine learning-rate decay over --epochs")
@@ -72,10 +79,14 @@ def config_from_args(args) -> TrainConfig:
     if not args.data:
         raise ValueError("--data is required (unless --resume)")
     given = {name: getattr(args, name) for name in OPTIONS if getattr(args, name) is not None}
+    if args.distill is not None:
+        if not args.teacher:
+            raise ValueError("--distill needs at least one --teacher")
+        given["distill"] = args.distill
     preset = args.preset or (read_model_info(args.init_from).preset if args.init_from else "compact")
     return TrainConfig(data=tuple(args.data), out=args.out, val=tuple(args.val or ()), preset=preset,
                        device=args.device, cosine=args.cosine, amp=args.amp,
-                       init_from=args.init_from, **given)
+                       init_from=args.init_from, teachers=tuple(args.teacher or ()), **given)
 
 
 class ProgressBar(Callback):
@@ -92,6 +103,17 @@ class ProgressBar(Callback):
                             desc=f"epoch {trainer.epoch}/{trainer.cfg.epochs}")
         self.bar.update()
         self.bar.set_postfix(loss=f"{loss:.4f}")
+
+    def on_teachers(self, trainer, done, total):
+        if not trainer.ctx.main:
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=total, unit="pass", file=sys.stderr, leave=False,
+                            desc="teachers scoring the training files")
+        self.bar.update(done - self.bar.n)
+        if done == total:
+            self.bar.close()
+            self.bar = None
 
     def on_epoch(self, trainer, record):
         if self.bar is not None:
@@ -118,6 +140,7 @@ def train_run(args, signals: StopSignals) -> int:
         cfg = config_from_args(args)
         if not cfg.resume:  # a resumed run's data was checked when it started
             require_trainable(cfg.data, cfg.val, cfg.val_fraction, cfg.seed)
+            check_teachers(cfg.teachers)
         start_attempt(cfg)
         trainer = Trainer(cfg, [ProgressBar(), BatchRecords()])
         signals.attach(trainer)
@@ -130,6 +153,10 @@ def train_run(args, signals: StopSignals) -> int:
               f"{len(trainer.train_data)} training clips", file=sys.stderr)
     if trainer.ctx.main:  # so `runs list` and `runs stop` find a run started in a terminal too
         write_pid(Path(cfg.out), os.getpid(), sys.argv)
+        if cfg.teachers:
+            print(f"distilling {len(cfg.teachers)} teacher(s): they score the "
+                  f"{len(trainer.train_data)} training clips first (kept in the run folder)",
+                  file=sys.stderr, flush=True)
     try:
         end = trainer.run()
     except RunFolderError as e:
