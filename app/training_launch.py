@@ -35,9 +35,16 @@ def check_places(spec: RunSpec, places: LaunchPlaces) -> None:
         if path and not inside(path, places.data):
             raise RunError(f"The {label} must be a file the page offers (under "
                            f"{', '.join(map(str, places.data))}); {path} is not.")
-    if spec.init_from and not (inside(spec.init_from, [places.models]) and Path(spec.init_from).is_dir()):
+    if spec.init_from and not _a_model_in(spec.init_from, places):
         raise RunError(f"The model to start from must be a model directory in {places.models}; "
                        f"{spec.init_from} is not.")
+    for teacher in spec.teachers:
+        if not _a_model_in(teacher, places):
+            raise RunError(f"A teacher must be a model directory in {places.models}; {teacher} is not.")
+
+
+def _a_model_in(path: str, places: LaunchPlaces) -> bool:
+    return inside(path, [places.models]) and Path(path).is_dir()
 
 
 def start_from_page(spec: RunSpec, places: LaunchPlaces) -> Path:

@@ -41,7 +41,9 @@ def _on_start() -> None:
                        epochs=int(s["training_new_epochs"]), batch_size=int(s["training_new_batch"]),
                        lr=float(s["training_new_lr"]), seed=int(s["training_new_seed"]),
                        init_from=None if s["training_new_init"] == SCRATCH else s["training_new_init"],
-                       patience=int(s["training_new_patience"]))
+                       patience=int(s["training_new_patience"]),
+                       teachers=tuple(s["training_new_teachers"]),
+                       distill=float(s["training_new_distill"]))
     try:
         start_from_page(cfg, launch_places())
     except RunError as e:
@@ -118,6 +120,17 @@ def start_form() -> None:
         a.number_input("Patience", 1, 500, RunSpec.patience, key="training_new_patience",
                        help="Stop early after this many epochs without a better validation "
                             "PR-AUC macro.")
+        models = [str(m.path) for m in list_models()]
+        right.multiselect("Teachers (distillation)", models, key="training_new_teachers",
+                          format_func=lambda p: f"the model {Path(p).name}",
+                          placeholder="None: the labels alone",
+                          help="The run also learns from these models' averaged scores on the "
+                               "training clips, which carry what the labels leave out. Several "
+                               "models trained alike teach best.")
+        b.number_input("Teachers' share", 0.05, 1.0, RunSpec.distill, step=0.05,
+                       key="training_new_distill",
+                       help="Each training target is (1 - share) x the labels + share x the "
+                            "teachers' mean score. Ignored without teachers.")
         st.form_submit_button("Start training", on_click=_on_start, type="primary",
                               icon=":material/model_training:")
     message = st.session_state.pop("training_start_message", None)

@@ -51,6 +51,8 @@ class RunSpec:
     seed: int = 0  # weights, shuffling and the validation split
     init_from: str | None = None  # fine-tune this model directory (its preset wins); None: scratch
     patience: int = 6  # stop after this many epochs without a better validation PR-AUC macro
+    teachers: tuple[str, ...] = ()  # model directories to distill (core.distill); (): none
+    distill: float = 0.5  # with teachers: their mean score's share of each training target
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,9 @@ def train_command(spec: RunSpec, run: Path) -> list[str]:
                        "--batch-size", str(spec.batch_size), "--lr", str(spec.lr),
                        "--seed", str(spec.seed), "--patience", str(spec.patience))
     cmd += ["--init-from", spec.init_from] if spec.init_from else ["--preset", spec.preset]
+    for teacher in spec.teachers:
+        cmd += ["--teacher", teacher]
+    cmd += ["--distill", str(spec.distill)] if spec.teachers else []
     return cmd + (["--val", spec.val] if spec.val else [])
 
 
@@ -105,6 +110,7 @@ def check_new_run(spec: RunSpec, root: Path | None = None) -> Path:
 def check_data(spec: RunSpec) -> None:
     """Readable COALA files that can make a run (core/train_checks.py), as `train` checks."""
     from core.dataset import DatasetFormatError, dataset_size
+    from core.distill import check_teachers
     from core.train_checks import check_training_data
 
     for label, path in (("training data", spec.data), ("validation data", spec.val)):
@@ -118,6 +124,10 @@ def check_data(spec: RunSpec) -> None:
     if not check.ok:
         raise RunError(f"Not started: {Path(spec.data).name} cannot make a training run: "
                        + "; ".join(check.problems) + ".")
+    try:
+        check_teachers(spec.teachers)
+    except ValueError as e:
+        raise RunError(f"Not started: {e}") from e
 
 
 def start_run(spec: RunSpec, root: Path | None = None) -> Path:

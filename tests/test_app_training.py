@@ -238,6 +238,42 @@ def test_a_run_started_from_the_page_trains_in_its_own_process(env, tmp_path):
     assert "best.pt" in shown and "last.pt" in shown
 
 
+def test_a_distilled_run_started_from_the_page_learns_from_its_teacher(env, tmp_path):
+    runs, models = env
+    teacher = make_model_dir(models / "teacher")
+    data = tiny_corpus(tmp_path / "exports" / "tiny.h5")
+    at = run_page()
+    assert at.multiselect(key="training_new_teachers").value == []  # none unless chosen
+    at.selectbox(key="training_new_data").set_value(str(data))
+    at.text_input(key="training_new_name").input("distilled")
+    at.number_input(key="training_new_epochs").set_value(1)
+    at.number_input(key="training_new_batch").set_value(16)
+    at.multiselect(key="training_new_teachers").select(str(teacher))
+    at.number_input(key="training_new_distill").set_value(0.3)
+    at = click_start(at)
+    assert "Started distilled" in texts(at)
+    records = wait_for_end(runs / "distilled")
+    [taught] = [r for r in records if r["event"] == "teachers"]
+    assert taught["teachers"] == [str(teacher)] and taught["distill"] == pytest.approx(0.3)
+    assert records[-1]["event"] == "end" and records[-1]["epochs"] == 1
+
+
+def test_teachers_must_be_model_directories_the_page_offers(tmp_path):
+    from app.training_launch import LaunchPlaces, check_places
+    from core.runs import RunError, RunSpec, train_command
+
+    places = LaunchPlaces(runs=tmp_path / "runs", data=(tmp_path,), models=tmp_path / "models")
+    inside = make_model_dir(tmp_path / "models" / "t")
+    outside = make_model_dir(tmp_path / "elsewhere" / "t")
+    check_places(RunSpec("a", str(tmp_path / "d.h5"), teachers=(str(inside),)), places)
+    with pytest.raises(RunError, match="A teacher must be a model directory"):
+        check_places(RunSpec("a", str(tmp_path / "d.h5"), teachers=(str(outside),)), places)
+    cmd = train_command(RunSpec("a", "d.h5", teachers=("m/x", "m/y"), distill=0.25), tmp_path / "a")
+    assert [cmd[i + 1] for i, word in enumerate(cmd) if word == "--teacher"] == ["m/x", "m/y"]
+    assert cmd[cmd.index("--distill") + 1] == "0.25"
+    assert "--distill" not in train_command(RunSpec("b", "d.h5"), tmp_path / "b")
+
+
 def test_stop_ends_the_training_process_at_a_batch_with_an_end_record(env, tmp_path):
     """The run cannot end by itself before Stop: early stopping would need 500 epochs without a
     better validation PR-AUC (the tiny corpus reaches 1.0 within 2 epochs, so with the default
