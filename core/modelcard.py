@@ -43,7 +43,8 @@ def trained_on(cfg) -> str:
     """One line for the model's config.json."""
     kinds = sorted({data_kind(parse_data_spec(s)[0]) for s in cfg.data})
     line = " + ".join(KIND_WORDS[k].split(" (")[0].split(",")[0] for k in kinds)
-    return line + (f"; fine-tuned from {cfg.init_from}" if cfg.init_from else "")
+    line += f"; fine-tuned from {cfg.init_from}" if cfg.init_from else ""
+    return line + (f"; distilled from {len(cfg.teachers)} teacher(s)" if cfg.teachers else "")
 
 
 def training_tag_counts(cfg) -> Counter:
@@ -139,6 +140,9 @@ def _data_lines(cfg, data: dict[str, str]) -> list[str]:
         lines.append(f"- validation: a seeded {cfg.val_fraction:.0%} split of each training file")
     if cfg.init_from:
         lines.append(f"- fine-tuned from the weights of `{cfg.init_from}`, not trained from scratch")
+    if cfg.teachers:
+        lines.append(f"- distilled: each training target was {1 - cfg.distill:.2g} x the labels + "
+                     f"{cfg.distill:.2g} x the mean score of " + ", ".join(f"`{t}`" for t in cfg.teachers))
     return lines
 
 

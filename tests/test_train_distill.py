@@ -16,6 +16,8 @@ import torch
 from core import patches
 from core.dataset import CoalaArrays, write_coala
 from core.distill import TEACHER_FOLDER, attach_teachers, soft_targets
+from core.model_export import export_run
+from core.modeldir import load_model_dir
 from core.patches import MixedSource, PatchSource
 from core.runs import read_log
 from core.train import LAST, TrainConfig, train
@@ -139,6 +141,10 @@ def test_a_distilled_run_logs_its_teachers_and_resumes_to_the_same_weights(corpo
     assert any(not torch.equal(differs[n], t) for n, t in whole["model"].items())  # the teacher counts
     logged = [r for r in read_log(tmp_path / "whole") if r["event"] == "teachers"]
     assert logged and logged[0]["teachers"] == [str(corpora["teacher"])] and logged[0]["distill"] == 0.5
+    exported = export_run(tmp_path / "whole", tmp_path / "model", name="tiny-distilled")
+    card = (exported / "MODEL_CARD.md").read_text()
+    assert f"0.5 x the labels + 0.5 x the mean score of `{corpora['teacher']}`" in card
+    assert load_model_dir(exported).info.trained_on.endswith("distilled from 1 teacher(s)")
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
