@@ -16,7 +16,7 @@ APT_TEST   := ffmpeg chromium chromium-driver minetest-data
 APT_CORPUS := fluidsynth fluid-soundfont-gm timgm6mb-soundfont espeak-ng sox sonic-pi-samples \
               musescore-general-soundfont-small csound-soundfont avldrums.lv2-soundfont
 
-.PHONY: run demo test test-slow lint corpus rendered recorded model bench clean
+.PHONY: run demo test test-slow lint corpus rendered recorded model teachers distilled-model bench clean
 
 $(BIN)/.installed: requirements.txt
 	$(PY) -m venv $(VENV)
@@ -91,14 +91,37 @@ recorded: $(BIN)/.installed
 	$(BIN)/python -m core recorded build --pool train --variants $(VARIANTS) \
 		--out $(RECORDED)/train.h5 --packages $(DEBIAN)
 
+TRAIN  = $(BIN)/python -m core train --data $(CORPUS)/train.h5 --data $(RECORDED)/train.h5:$(RECORDED_WEIGHT) \
+         --val $(CORPUS)/val.h5 --val $(RECORDED)/val.h5 $(TRAIN_ARGS)
+EXPORT = $(BIN)/python -m core export-model --run $(RUN) --out $(MODEL) \
+         --test recorded=$(RECORDED)/test.h5 --test recorded-val=$(RECORDED)/val.h5 \
+         --test test=$(CORPUS)/test.h5 --test val=$(CORPUS)/val.h5 --test holdout=$(CORPUS)/holdout.h5 \
+         --examples $(CORPUS)/examples
+
 model: corpus
 	rm -rf $(RUN)
-	$(BIN)/python -m core train --data $(CORPUS)/train.h5 --data $(RECORDED)/train.h5:$(RECORDED_WEIGHT) \
-		--val $(CORPUS)/val.h5 --val $(RECORDED)/val.h5 --out $(RUN) $(TRAIN_ARGS)
-	$(BIN)/python -m core export-model --run $(RUN) --out $(MODEL) \
-		--test recorded=$(RECORDED)/test.h5 --test recorded-val=$(RECORDED)/val.h5 \
-		--test test=$(CORPUS)/test.h5 --test val=$(CORPUS)/val.h5 --test holdout=$(CORPUS)/holdout.h5 \
-		--examples $(CORPUS)/examples
+	$(TRAIN) --out $(RUN)
+	$(EXPORT)
+
+# Distilled: TEACHER_SEEDS runs of the recipe above (two at a time, one thread each), then one more
+# run of it trained towards their averaged scores as well as the labels (core/distill.py; README).
+TEACHER_SEEDS ?= 0 1 2 3
+DISTILL ?= 0.5
+TEACHERS = $(foreach s,$(TEACHER_SEEDS),runs/teacher-$(s))
+
+teachers: corpus
+	$(MAKE) -j2 TRAIN_THREADS=1 $(addsuffix /finished,$(TEACHERS))
+
+# A teacher that finished is kept (delete runs/teacher-* to train them again); one cut short restarts.
+runs/teacher-%/finished:
+	rm -rf runs/teacher-$*
+	$(TRAIN) --out runs/teacher-$* --seed $*
+	touch $@
+
+distilled-model: teachers
+	rm -rf $(RUN)
+	$(TRAIN) --out $(RUN) $(foreach t,$(TEACHERS),--teacher $(t)) --distill $(DISTILL)
+	$(EXPORT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-output
