@@ -80,6 +80,8 @@ def attach_teachers(sources: Sequence[PatchSource], teachers: Sequence[str], wei
     total = len(teachers) * sum(not c.is_file() for c in caches)
     passes = 0
     models = None
+    if total:
+        progress(0, total)
 
     def one_done() -> None:
         nonlocal passes

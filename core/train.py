@@ -165,7 +165,8 @@ class Callback:
 
 class BatchRecords(Callback):
     """Progress into the run's log: a "batch" record (epoch, step, n_steps, loss) at the first
-    batch of an epoch and then at most every `every_s` seconds, on the main process."""
+    batch of an epoch and then at most every `every_s` seconds, on the main process; before the
+    first epoch of a distilled run, one per teacher pass (phase "teachers")."""
 
     def __init__(self, every_s: float = BATCH_RECORD_EVERY_S):
         self.every_s, self.last = every_s, -math.inf
@@ -176,6 +177,12 @@ class BatchRecords(Callback):
             self.last = now
             trainer.log({"event": "batch", "epoch": trainer.epoch, "step": step,
                          "n_steps": n_steps, "loss": loss})
+
+    def on_teachers(self, trainer: Trainer, done: int, total: int) -> None:
+        """Before the first epoch: (teacher, file) passes of the distillation scoring done."""
+        if trainer.ctx.main:
+            trainer.log({"event": "batch", "phase": "teachers", "epoch": trainer.epoch,
+                         "step": done, "n_steps": total})
 
 
 class Trainer:

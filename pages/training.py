@@ -74,7 +74,9 @@ def live_progress(run: Run, log: RunLog) -> None:
         st.progress(min(done / planned, 1.0), text=f"{done} of at most {planned} epochs")
     if log.batch:  # the trainer's latest batch record (core.train.BatchRecords)
         step, total = int(log.batch.get("step", 0)), int(log.batch.get("n_steps", 0))
-        st.progress(min(step / max(total, 1), 1.0), text=f"epoch {done + 1}: batch {step} of {total}")
+        text = (f"teachers scoring the training clips: pass {step} of {total}"
+                if log.batch.get("phase") == "teachers" else f"epoch {done + 1}: batch {step} of {total}")
+        st.progress(min(step / max(total, 1), 1.0), text=text)
 
 
 def show_last_epoch(log: RunLog) -> None:

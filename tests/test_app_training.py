@@ -128,6 +128,22 @@ def test_a_running_epoch_shows_its_batch_progress_from_the_trainers_batch_record
     assert [p.proto.text for p in at.get("progress")] == ["3 of at most 30 epochs"]
 
 
+def test_a_distilled_run_shows_its_teachers_scoring_before_the_first_epoch(env):
+    runs, _ = env
+    log = write_run_log(runs / "live", epochs=0, done=False)
+    with open(log, "a") as f:  # as core.train.BatchRecords writes them while the teachers score
+        for done in (0, 3):
+            f.write(json.dumps({"event": "batch", "phase": "teachers", "epoch": 0, "step": done,
+                                "n_steps": 8}) + "\n")
+    at = run_page()
+    assert [p.proto.text for p in at.get("progress")] == [
+        "0 of at most 30 epochs", "teachers scoring the training clips: pass 3 of 8"]
+    with open(log, "a") as f:  # the first epoch's batches take over
+        f.write(json.dumps({"event": "batch", "epoch": 1, "step": 1, "n_steps": 266, "loss": 0.1}) + "\n")
+    at.run()
+    assert [p.proto.text for p in at.get("progress")][1] == "epoch 1: batch 1 of 266"
+
+
 def test_a_log_that_is_not_text_is_a_run_without_epochs(env):
     runs, _ = env
     (runs / "broken").mkdir(parents=True)

@@ -98,14 +98,14 @@ def test_teacher_scores_are_computed_once_per_run_folder(tmp_path):
     calls = []
     attach_teachers([PatchSource(path)], [teacher, teacher], 0.5, run, torch.device("cpu"),
                     progress=lambda done, total: calls.append((done, total)))
-    assert calls == [(1, 2), (2, 2)]  # one pass per teacher
+    assert calls == [(0, 2), (1, 2), (2, 2)]  # one pass per teacher
     saved = list((run / TEACHER_FOLDER).glob("*.npy"))
     assert len(saved) == 1 and np.load(saved[0]).shape == (24, 1000)
     shutil.rmtree(tmp_path / "teacher")  # gone: the scores kept in the run folder are enough
     again = PatchSource(path)
     attach_teachers([again], [teacher, teacher], 0.5, run, torch.device("cpu"),
                     progress=lambda done, total: calls.append((done, total)))
-    assert len(calls) == 2  # nothing predicted again
+    assert len(calls) == 3  # nothing predicted again
     _, y = next(again.epoch(seed=0, batch=24))
     assert torch.all(y > 0) and torch.all(y < 1)  # blends, not labels: none is exactly 0 or 1
 
@@ -161,6 +161,8 @@ def test_the_train_command_distills_and_refuses_bad_teachers(corpora, tmp_path):
     assert "teacher" in done.stderr and "Traceback" not in done.stderr
     start = next(r for r in read_log(tmp_path / "cli") if r["event"] == "start")
     assert start["config"]["distill"] == 0.3
+    scoring = [r for r in read_log(tmp_path / "cli") if r.get("phase") == "teachers"]
+    assert [(r["step"], r["n_steps"]) for r in scoring] == [(0, 1), (1, 1)]  # the page's progress
     for bad, said in ((["--distill", "0.3"], "needs at least one --teacher"),
                       (["--teacher", str(tmp_path / "nowhere")], "neither a run folder"),
                       (["--teacher", str(corpora["teacher"]), "--distill", "1.5"], "must be in (0, 1]")):
