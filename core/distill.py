@@ -5,8 +5,8 @@ scores over a training file are computed once per run, before the first epoch, a
 run folder (teachers/), so a resumed run reads them back instead of predicting again.
 
 Why: several models trained alike disagree most on the tags a clip's labels leave out, and their
-averaged scores carry that doubt; one model trained towards the average keeps much of what the
-ensemble gains at a single model's cost (README, "Distilling the seeds")."""
+averaged scores carry that doubt; one model trained towards the average keeps part of what the
+ensemble gains, at a single model's cost (README, "Distilling several models into one")."""
 
 from __future__ import annotations
 
