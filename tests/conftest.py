@@ -24,6 +24,16 @@ def make_model_dir(out: Path, dims: ModelDims = TINY_DIMS, seed: int = 0, name: 
     return save_model_dir(out, model, info, card="# tiny-test\nRandom weights, for tests only.\n")
 
 
+def assert_same_last_weights(run: Path, other: Path) -> None:
+    """Two run folders' last.pt hold the same weights (a resumed run against an uninterrupted one)."""
+    from core.runs import LAST
+
+    mine = torch.load(run / LAST, weights_only=True)["model"]
+    theirs = torch.load(other / LAST, weights_only=True)["model"]
+    for name, tensor in mine.items():
+        torch.testing.assert_close(theirs[name], tensor, rtol=1e-4, atol=1e-5)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     return make_model_dir(tmp_path_factory.mktemp("model") / "tiny")

@@ -14,7 +14,8 @@ import torch
 from core.dataset import CoalaArrays, parse_data_spec, write_coala
 from core.patches import MixedSource, PatchSource
 from core.runs import read_log
-from core.train import LAST, TrainConfig, load_sources, train
+from core.train import TrainConfig, load_sources, train
+from tests.conftest import assert_same_last_weights
 from tests.corpus_factory import build_tiny, tiny_catalog
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -91,10 +92,7 @@ def test_a_run_over_two_files_resumes_to_the_same_weights(two_corpora, tmp_path)
     train(mixed_config(two_corpora, tmp_path / "whole"))
     train(mixed_config(two_corpora, tmp_path / "cut", epochs=2))
     train(mixed_config(two_corpora, tmp_path / "cut", epochs=3, resume=True))
-    whole = torch.load(tmp_path / "whole" / LAST, weights_only=True)
-    cut = torch.load(tmp_path / "cut" / LAST, weights_only=True)
-    for name, tensor in whole["model"].items():
-        torch.testing.assert_close(cut["model"][name], tensor, rtol=1e-4, atol=1e-5)
+    assert_same_last_weights(tmp_path / "whole", tmp_path / "cut")
     start = next(r for r in read_log(tmp_path / "whole") if r["event"] == "start")
     assert start["n_train"] == 144 and start["n_val"] == 48
 
