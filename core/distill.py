@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.files import write_json
+from core.files import write_atomic, write_json
 from core.modeldir import ModelNotFoundError, load_model_dir, read_model_info
 from core.patches import PatchSource, predict
 from core.runs import BEST
@@ -107,9 +107,6 @@ def _cache_path(run_dir: Path, source: PatchSource, teachers: Sequence[str]) -> 
 
 
 def _save(cache: Path, scores: np.ndarray, source: PatchSource, teachers: Sequence[str]) -> None:
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    partial = cache.with_suffix(".partial.npy")
-    np.save(partial, scores)
-    partial.replace(cache)
+    write_atomic(cache, lambda f: np.save(f, scores))
     write_json(cache.with_suffix(".json"), {"data": str(source.path), "teachers": list(teachers),
                                             "rows": int(scores.shape[0])})
