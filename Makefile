@@ -69,7 +69,7 @@ N_TRAIN  ?= 12000
 RECORDED_WEIGHT ?= 1.5
 VARIANTS ?= 3
 # One torch thread per run: the bundled model and its teachers were trained so (two runs side by side,
-# then the student alone), and the same thread count gives the same weights. Two intra-op threads
+# then the student alone); the same files and thread count give the same weights. Two intra-op threads
 # stall each other when other work shares the cores (3 s per batch against 0.7 s with one thread).
 TRAIN_THREADS ?= 1
 # Seed 2: of seeds 0-3 of this recipe, the one with the best recorded val top-5 (README); it was
