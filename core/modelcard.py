@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -67,14 +68,27 @@ def training_tag_counts(cfg) -> Counter:
     return counts
 
 
-def model_card(info: ModelInfo, cfg, best: dict, log: list[dict], tables: dict[str, Scores],
+@dataclass(frozen=True)
+class RunRecord:
+    """What a training run leaves for the card: its config, best checkpoint record and log."""
+
+    cfg: object  # core.train.TrainConfig
+    best: dict
+    log: list[dict]
+
+
+def model_card(info: ModelInfo, runs: list[RunRecord], tables: dict[str, Scores],
                top5: dict[str, dict], data: dict[str, str], examples: list, tag_counts: Counter,
                n_params: int, thresholds: tuple[str, ...]) -> str:
+    """The card of a model made from one run, or from several runs of one recipe (an ensemble)."""
+    cfg = runs[0].cfg
     kinds = {data_kind(parse_data_spec(s)[0]) for s in cfg.data}
+    members = info.dims.members
+    what = "A small CNN" if members == 1 else f"An ensemble of {members} small CNNs (their logits averaged)"
     lines = [f"# {info.name} ({info.version})", "",
-             "A small CNN that tags short sounds with tags from COALA's 1000-tag Freesound vocabulary.",
+             f"{what} that tags short sounds with tags from COALA's 1000-tag Freesound vocabulary.",
              "", *_what_it_heard(kinds), "", "## Training data", "", *_data_lines(cfg, data), "",
-             *_training_lines(info, cfg, best, log, n_params)]
+             *_training_lines(info, runs, n_params)]
     if tables:
         lines += ["## Test", "", "Macro figures average over the tags present in each test file; "
                   "subset accuracy is an exact match of the tag set at a 0.5 threshold on raw scores.",
@@ -117,18 +131,29 @@ def _what_it_heard(kinds: set[str]) -> list[str]:
     return lines
 
 
-def _training_lines(info: ModelInfo, cfg, best: dict, log: list[dict], n_params: int) -> list[str]:
-    epochs = [r for r in log if r.get("event") == "epoch"]
+def _training_lines(info: ModelInfo, runs: list[RunRecord], n_params: int) -> list[str]:
+    cfg, dims = runs[0].cfg, info.dims
+    networks = f"{dims.members} networks of " if dims.members > 1 else ""
+    seeds = ", ".join(str(r.cfg.seed) for r in runs)
+    lines = ["## Training", "",
+             f"- preset `{info.preset}`: {networks}channels {list(dims.channels)}, pools "
+             f"{list(dims.pools)}, hidden {dims.hidden}; {n_params:,} parameters",
+             f"- Adam (lr {cfg.lr}{', cosine decay' if cfg.cosine else ''}), BCE, batch "
+             f"{cfg.batch_size}, seed{'s' if len(runs) > 1 else ''} {seeds}, spec-augment "
+             f"{cfg.spec_augment}"]
+    if len(runs) > 1:
+        lines.append(f"- one run per seed, the same recipe otherwise; the model averages the "
+                     f"{len(runs)} best epochs' logits, and its embedding is theirs side by side")
+    return lines + [_epochs_line(r, named=len(runs) > 1) for r in runs] + [""]
+
+
+def _epochs_line(run: RunRecord, named: bool) -> str:
+    epochs = [r for r in run.log if r.get("event") == "epoch"]
     train_s = sum(r["time_s"] for r in epochs)
-    return ["## Training", "",
-            f"- preset `{info.preset}`: channels {list(info.dims.channels)}, pools "
-            f"{list(info.dims.pools)}, hidden {info.dims.hidden}; {n_params:,} parameters",
-            f"- Adam (lr {cfg.lr}{', cosine decay' if cfg.cosine else ''}), BCE, batch "
-            f"{cfg.batch_size}, seed {cfg.seed}, spec-augment {cfg.spec_augment}",
-            f"- epochs run: {len(epochs)} of at most {cfg.epochs} (patience {cfg.patience}); "
-            f"best epoch {best['epoch']} by validation PR-AUC macro "
-            f"({best['metrics'].get('pr_auc_macro', float('nan')):.3f}); training took "
-            f"{train_s / 60:.1f} min", ""]
+    pr_auc = run.best["metrics"].get("pr_auc_macro", float("nan"))
+    return (f"- {f'seed {run.cfg.seed}: ' if named else ''}epochs run: {len(epochs)} of at "
+            f"most {run.cfg.epochs} (patience {run.cfg.patience}); best epoch {run.best['epoch']} by "
+            f"validation PR-AUC macro ({pr_auc:.3f}); training took {train_s / 60:.1f} min")
 
 
 def _data_lines(cfg, data: dict[str, str]) -> list[str]:

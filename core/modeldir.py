@@ -22,7 +22,7 @@ from safetensors.torch import load_file, save_file
 
 from core.features import FEATURE_CONSTANTS, Scaler, default_scaler
 from core.files import write_json
-from core.model import EMBEDDING_LAYER, ModelDims, TaggerCNN
+from core.model import EMBEDDING_LAYER, ModelDims, TaggerCNN, TaggerEnsemble, build_model
 from core.registry import CONFIG, METRICS, WEIGHTS, active_model
 from core.thresholds import Thresholds, load_thresholds
 from core.vocabulary import load_vocabulary
@@ -41,11 +41,13 @@ class EmbeddingSpec:
     """Which layer's output is a sound's embedding, and its size (one float per unit)."""
 
     layer: str  # module path in TaggerCNN (core.model.EMBEDDING_LAYER: the penultimate layer)
-    size: int  # floats per embedding (the model's `hidden` width)
+    size: int  # floats per embedding (the `hidden` width, times the networks of an ensemble)
 
     @classmethod
     def of(cls, dims: ModelDims) -> EmbeddingSpec:
-        return cls(EMBEDDING_LAYER, dims.hidden)
+        if dims.members == 1:
+            return cls(EMBEDDING_LAYER, dims.hidden)
+        return cls(f"members.*.{EMBEDDING_LAYER}, side by side", dims.embedding_size)
 
 
 @dataclass
@@ -69,7 +71,7 @@ class ModelInfo:
 
 @dataclass
 class LoadedModel:
-    model: TaggerCNN
+    model: TaggerCNN | TaggerEnsemble
     info: ModelInfo
     vocabulary: tuple[str, ...]
     scaler: Scaler
@@ -84,7 +86,7 @@ def default_model_dir() -> Path:
     return active_model().path
 
 
-def save_model_dir(out: str | Path, model: TaggerCNN, info: ModelInfo, *, card: str,
+def save_model_dir(out: str | Path, model: TaggerCNN | TaggerEnsemble, info: ModelInfo, *, card: str,
                    metrics: dict | None = None, vocabulary: tuple[str, ...] | None = None,
                    scaler: Scaler | None = None) -> Path:
     out = Path(out)
@@ -127,7 +129,7 @@ def load_model_dir(path: str | Path | None = None, device: str | torch.device = 
     path = Path(path) if path else default_model_dir()
     info = read_model_info(path)
     _check_features(info.features, path)
-    model = TaggerCNN(info.dims)
+    model = build_model(info.dims)
     model.load_state_dict(load_file(str(path / WEIGHTS), device="cpu"))
     model.to(device).eval()
     vocabulary = load_vocabulary(path / VOCAB)

@@ -15,7 +15,6 @@ import torch
 from core.audio import AudioError, DecodedAudio, load_audio, to_mono_22k
 from core.device import resolve_device
 from core.features import extract_patches
-from core.model import EMBEDDING_END
 from core.modeldir import LoadedModel, load_model_dir
 
 BATCH_SIZE = 32
@@ -159,7 +158,7 @@ class Tagger:
         predictions keep only its top tags; this gives the score of any tag without the audio."""
         hidden = torch.as_tensor(np.asarray(vectors, np.float32)).to(self.device)
         with one_torch_thread():
-            logits = self.loaded.model.head[EMBEDDING_END:](hidden)
+            logits = self.loaded.model.logits_from_embedding(hidden)
         return self._calibrated(logits)
 
     def _calibrated(self, logits: torch.Tensor) -> np.ndarray:

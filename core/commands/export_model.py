@@ -1,4 +1,5 @@
-"""`python -m core export-model --run runs/NAME --out models/NAME`: a model directory from a run."""
+"""`python -m core export-model --run runs/NAME --out models/NAME`: a model directory from a run, or
+from several runs of one recipe (--run A --run B ...: an ensemble)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from core.train import RunFolderError
 
 def register(sub) -> None:
     p = sub.add_parser("export-model", help="make a model directory from a run's best checkpoint")
-    p.add_argument("--run", dest="run_dir", required=True, help="run folder written by `train`")
+    p.add_argument("--run", dest="run_dirs", action="append", required=True,
+                   help="run folder written by `train`; repeat it for an ensemble of runs of one "
+                        "recipe from other seeds (their logits averaged)")
     p.add_argument("--out", required=True, help="model directory to write")
     p.add_argument("--name", default="compact", help="model name shown by the app")
     p.add_argument("--version", default=None, help="version label (default: today's date)")
@@ -30,7 +33,7 @@ def run(args) -> int:
             label, path = item.rsplit("/", 1)[-1], item
         evaluations[label] = path
     try:
-        out = export_run(args.run_dir, args.out, name=args.name, version=args.version,
+        out = export_run(args.run_dirs, args.out, name=args.name, version=args.version,
                          evaluations=evaluations,
                          examples=[str(p) for p in find_audio_files(args.examples)])
     except (RunFolderError, ValueError, OSError) as e:
