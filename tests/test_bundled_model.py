@@ -23,15 +23,16 @@ def test_bundled_model_is_complete_small_and_meets_its_bar():
     loaded = load_model_dir(DEFAULT_MODEL_DIR)
     assert "It learned from real recordings" in loaded.card and loaded.thresholds is not None
     test = loaded.metrics["evaluations"]["test"]  # the rendered test corpus (other seeds)
-    assert test["roc_auc_macro"] >= 0.94 and test["pr_auc_macro"] >= 0.62
+    # bundled (an ensemble of four runs): 0.959 and 0.675; each run alone 0.621-0.629 PR-AUC
+    assert test["roc_auc_macro"] >= 0.95 and test["pr_auc_macro"] >= 0.66
     recorded = loaded.metrics["evaluations"]["recorded"]  # packages it never trained on
-    # bundled: 0.759 and 0.671; the four distilled seeds of its recipe gave 0.759-0.778 and 0.649-0.671
-    assert recorded["roc_auc_macro"] >= 0.74 and recorded["top5"]["hit_rate"] >= 0.62
+    # bundled: 0.775 and 0.702; its four runs alone gave 0.599-0.689, the distilled students 0.649-0.671
+    assert recorded["roc_auc_macro"] >= 0.76 and recorded["top5"]["hit_rate"] >= 0.68
 
 
-# The model trained on recordings too lost `drone` on the drone (README, "The bundled model"): a
+# The models trained on recordings too lost `drone` on the drone (README, "The bundled model"): a
 # strict xfail, so a model that gets it back fails here until the mark goes.
-REGRESSED = pytest.mark.xfail(strict=True, reason="regressed with the recorded corpus: rank 64")
+REGRESSED = pytest.mark.xfail(strict=True, reason="regressed with the recorded corpus: rank 26")
 
 # The vocabulary's own synonyms count as one tag (the corpus teaches both: a kick is also `kickdrum`
 # and `bd`), so each case names the spellings a person would accept for it.
@@ -60,7 +61,7 @@ def test_a_voice_the_corpus_never_used_is_speech(tagger, tmp_path):
 
 # Real recordings from minetest-data (CC-BY-SA-3.0), a package of the recorded corpus's test pool:
 # never trained on. `make test` installs it (12 MB). Each case: the tags a person would accept.
-# Of the 11 below: the bundled model 8, the two before it 7 and 8, trained on rendered sounds alone 0.
+# Of the 11 below: the bundled model 8, the three before it 8, 7 and 8, trained on rendered sounds alone 0.
 MIN_RECORDING_HITS = 7
 MINETEST = Path("/usr/share/games/minetest/games/minetest_game/mods")
 RECORDINGS = {
