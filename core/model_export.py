@@ -40,7 +40,9 @@ def export_run(run_dirs: str | Path | Sequence[str | Path], out: str | Path, *, 
     model = ensemble_of([network for network, _ in bests])
     cfg = runs[0].cfg
     version = version or dt.date.today().isoformat()
-    info = ModelInfo(name, version, cfg.preset, model.dims, trained_on=trained_on(cfg))
+    averaged = f"; {len(runs)} runs from seeds {', '.join(str(r.cfg.seed) for r in runs)} averaged"
+    info = ModelInfo(name, version, cfg.preset, model.dims,
+                     trained_on=trained_on(cfg) + (averaged if len(runs) > 1 else ""))
     save_model_dir(out, model, info, card=f"# {name}\n")
     (Path(out) / METRICS).unlink(missing_ok=True)  # a new model inherits no figures
     thresholds = calibrate_on_validation(out, cfg)

@@ -69,8 +69,9 @@ def model_section() -> None:
         return
     loaded = tagger.loaded
     info = loaded.info
-    st.markdown(f"**{info.label}** · preset `{info.preset}` · {len(tagger.vocabulary)} tags · "
-                f"running on `{tagger.device}`")
+    networks = f" × {info.dims.members} (an ensemble)" if info.dims.members > 1 else ""
+    st.markdown(f"**{info.label}** · preset `{info.preset}`{networks} · {len(tagger.vocabulary)} "
+                f"tags · running on `{tagger.device}`")
     if info.trained_on:
         st.caption(f"Trained on: {info.trained_on}")
     shown = {k: loaded.metrics[k] for k in TABLE_KEYS

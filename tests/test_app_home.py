@@ -99,3 +99,15 @@ def test_the_models_test_figures_are_shown(monkeypatch, tmp_path):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["ROC-AUC macro"] == "0.912" and metrics["subset accuracy"] == "0.200"
     assert "1234 clips of `spec_tags_top_1000_val`" in plain(at, ("caption",))
+
+
+def test_an_ensemble_says_how_many_networks_it_averages(monkeypatch, tmp_path):
+    from dataclasses import replace
+
+    from tests.conftest import TINY_DIMS, make_model_dir
+
+    for dims, shown in ((TINY_DIMS, "preset `custom` · 1000 tags"),
+                        (replace(TINY_DIMS, members=3), "preset `custom` × 3 (an ensemble) · 1000 tags")):
+        point_app_at(monkeypatch, tmp_path, make_model_dir(tmp_path / f"m{dims.members}", dims))
+        at = open_page()
+        assert not at.exception and shown in plain(at)

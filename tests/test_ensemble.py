@@ -94,6 +94,7 @@ def test_export_makes_one_model_of_several_runs(two_runs, tiny, tmp_path):
                      evaluations={"val": str(tiny["val"])})
     loaded = load_model_dir(out)
     assert loaded.info.dims.members == 2 and loaded.thresholds is not None
+    assert loaded.info.trained_on.endswith("; 2 runs from seeds 3, 4 averaged")
     x = torch.rand(4, 96, 96)
     with torch.no_grad():
         mean = torch.stack([load_best(r)[0](x) for r in two_runs]).mean(0)
