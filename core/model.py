@@ -103,6 +103,11 @@ class TaggerCNN(nn.Module):
         """(batch, hidden) embeddings -> (batch, n_tags) logits: the layers after the embedding."""
         return self.head[EMBEDDING_END:](hidden)
 
+    def feature_layers(self) -> list[nn.Module]:
+        """The layers before the head (input norm and conv blocks): what a head-only fine-tune
+        keeps as it is."""
+        return [self.input_norm, self.blocks]
+
 
 class TaggerEnsemble(nn.Module):
     """Several TaggerCNNs of the same dims (runs of one recipe from other seeds) as one model: the
@@ -129,6 +134,9 @@ class TaggerEnsemble(nn.Module):
         parts = hidden.split(self.dims.hidden, dim=1)
         return torch.stack([m.logits_from_embedding(h) for m, h in
                             zip(self.members, parts, strict=True)]).mean(dim=0)
+
+    def feature_layers(self) -> list[nn.Module]:
+        return [layer for m in self.members for layer in m.feature_layers()]
 
 
 def build_model(preset_or_dims: str | ModelDims) -> TaggerCNN | TaggerEnsemble:

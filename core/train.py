@@ -39,6 +39,12 @@ class RunFolderError(Exception):
     """The run folder is missing what --resume needs, or would be overwritten."""
 
 
+# What a run trains: every layer, or only the head (the hidden and output layers) while the conv
+# blocks keep their starting weights and statistics: a fine-tune of an ensemble then costs about
+# what one network's full fine-tune does (the blocks' backward pass is most of a step).
+TRAIN_LAYERS = ("all", "head")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     data: tuple[str, ...]  # training HDF5 files (COALA layout), each "PATH" or "PATH:WEIGHT"
@@ -63,12 +69,15 @@ class TrainConfig:
     init_from: str | None = None  # fine-tune: a model directory whose weights (and dims) start the run
     teachers: tuple[str, ...] = ()  # model directories or run folders to distill (core.distill)
     distill: float = 0.5  # with teachers: their mean score's share of each training target
+    train_layers: str = "all"  # "all", or "head": the conv blocks stay as they start (a fine-tune)
 
     def __post_init__(self):  # one file may be given as a plain string, as older run folders store it
         for name in ("data", "val", "teachers"):
             object.__setattr__(self, name, _as_tuple(getattr(self, name)))
         if self.teachers and not 0.0 < self.distill <= 1.0:
             raise ValueError(f"--distill {self.distill}: the teachers' share must be in (0, 1]")
+        if self.train_layers not in TRAIN_LAYERS:
+            raise ValueError(f"--train-layers {self.train_layers}: one of {', '.join(TRAIN_LAYERS)}")
 
 
 def _as_tuple(value) -> tuple[str, ...]:
@@ -205,7 +214,11 @@ class Trainer:
         if start and not cfg.resume:
             self.model.load_state_dict(start.model.state_dict())
         self.model.to(self.device, memory_format=torch.channels_last)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), cfg.lr, weight_decay=cfg.weight_decay)
+        self.frozen = self.model.feature_layers() if cfg.train_layers == "head" else []
+        for layer in self.frozen:
+            layer.requires_grad_(False)
+        trained = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.Adam(trained, cfg.lr, weight_decay=cfg.weight_decay)
         self.amp_dtype = _amp_dtype(self.device, cfg.amp)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.loss_fn = nn.BCEWithLogitsLoss()
@@ -322,6 +335,8 @@ class Trainer:
         """One pass over this process's share: (mean loss, samples seen, seconds); None when a
         stop was requested before its last batch."""
         self.net.train()
+        for layer in self.frozen:  # their batch-norm statistics stay as they started too
+            layer.eval()
         per_rank = max(2, self.cfg.batch_size // self.ctx.world)
         n_steps = self.train_data.n_batches(per_rank, self.ctx.world)
         if n_steps == 0:

@@ -134,3 +134,28 @@ def test_fine_tuning_an_ensemble_starts_from_all_its_networks(two_runs, tiny, tm
     again = export_run(tmp_path / "tuned", tmp_path / "tuned-model", name="tiny-tuned")
     assert load_model_dir(again).info.dims.members == 2
     assert "An ensemble of 2 small CNNs" in (again / "MODEL_CARD.md").read_text()
+
+
+def test_a_head_only_fine_tune_keeps_the_conv_blocks_as_they_started(two_runs, tiny, tmp_path):
+    model_dir = export_run(two_runs, tmp_path / "model", name="tiny-ensemble", version="1")
+    start = load_model_dir(model_dir).model.state_dict()
+    train(config(tiny, tmp_path / "head", lr=1e-3, init_from=str(model_dir), train_layers="head"))
+    tuned = load_best(tmp_path / "head")[0].state_dict()
+    assert tuned.keys() == start.keys()
+    for name, tensor in tuned.items():
+        kept = ".blocks." in name or ".input_norm." in name  # weights and batch-norm statistics
+        assert torch.equal(tensor, start[name]) is kept, name
+
+
+def test_improve_fine_tunes_the_head_of_an_ensemble_and_all_of_a_network(tmp_path):
+    from core.improve.config import ImproveConfig
+    from core.improve.pipeline import layers_to_train
+    from core.modeldir import read_model_info
+
+    single = read_model_info(make_model_dir(tmp_path / "one"))
+    ensemble = read_model_info(make_model_dir(tmp_path / "four", replace(TINY_DIMS, members=4)))
+    cfg = ImproveConfig(db="x", model="m", models_dir="d", runs_dir="r")
+    assert layers_to_train(cfg, ensemble) == "head" and layers_to_train(cfg, single) == "all"
+    assert layers_to_train(replace(cfg, train_layers="all"), ensemble) == "all"
+    with pytest.raises(ValueError, match="--train-layers conv"):
+        TrainConfig(("a.h5",), "out", train_layers="conv")

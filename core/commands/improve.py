@@ -43,6 +43,9 @@ def register(sub) -> None:
                    help="keep ALPHA x fine-tuned + (1 - ALPHA) x base weights, ALPHA in (0, 1]; "
                         "auto (default): the ALPHA of 0.3-1.0 that scores best on validation")
     p.add_argument("--name", default=None, help="the new model's folder (default improved-<time>)")
+    p.add_argument("--train-layers", default=None, choices=["all", "head"],
+                   help="all: fine-tune every layer; head: only the hidden and output layers, the "
+                        "conv blocks kept (default: head for an ensemble, all for one network)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(run=run)
 
@@ -75,7 +78,8 @@ def config_from_args(args):
                          base_val=tuple(args.base_val) if args.base_val else None,
                          base_test=tests, base_weight=args.base_weight,
                          weak_weight=args.weak_weight, reviewed_weight=args.reviewed_weight,
-                         blend=args.blend, device=args.device, name=args.name)
+                         blend=args.blend, device=args.device, name=args.name,
+                         train_layers=args.train_layers)
 
 
 def _interrupt(_signum, _frame):

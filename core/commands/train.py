@@ -27,6 +27,7 @@ from core.runs import FAILURE
 from core.train import (
     LAST,
     LOG,
+    TRAIN_LAYERS,
     BatchRecords,
     Callback,
     RunFolderError,
@@ -62,6 +63,9 @@ def register(sub) -> None:
                         "run folder's best epoch); repeat it to average several")
     p.add_argument("--distill", type=float, default=None,
                    help="with --teacher: the teachers' share of each training target (default 0.5)")
+    p.add_argument("--train-layers", default="all", choices=list(TRAIN_LAYERS),
+                   help="head: train only the hidden and output layers, the conv blocks kept as "
+                        "--init-from has them (a cheaper fine-tune, e.g. of an ensemble)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
     p.add_argument("--cosine", action="store_true", help="cosine learning-rate decay over --epochs")
@@ -86,7 +90,8 @@ def config_from_args(args) -> TrainConfig:
     preset = args.preset or (read_model_info(args.init_from).preset if args.init_from else "compact")
     return TrainConfig(data=tuple(args.data), out=args.out, val=tuple(args.val or ()), preset=preset,
                        device=args.device, cosine=args.cosine, amp=args.amp,
-                       init_from=args.init_from, teachers=tuple(args.teacher or ()), **given)
+                       init_from=args.init_from, teachers=tuple(args.teacher or ()),
+                       train_layers=args.train_layers, **given)
 
 
 class ProgressBar(Callback):

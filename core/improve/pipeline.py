@@ -51,7 +51,7 @@ def improve(cfg: ImproveConfig, on_stage: Progress | None = None, callbacks=None
     if (run / "data").exists() or (run / "log.jsonl").exists() or out.exists():
         raise ImproveError(f"{run} or {out} exists already: choose another name")
     base = Path(cfg.model)
-    preset = read_model_info(base).preset
+    info = read_model_info(base)
     corpora = base_corpora(base, _list(cfg.base_data), _list(cfg.base_val), cfg.base_test)
     notes = _corpora_notes(corpora)
     for line in notes:
@@ -60,7 +60,8 @@ def improve(cfg: ImproveConfig, on_stage: Progress | None = None, callbacks=None
     store = TagStore(cfg.db)
     data = write_store_files(store, run / "data", cfg.holdout, cfg.val, cfg.seed, cfg.threshold)
     say(_store_line(data))
-    train_cfg = training_config(cfg, corpora, data, run, preset)  # the monitor follows `run`
+    layers = layers_to_train(cfg, info)
+    train_cfg = training_config(cfg, corpora, data, run, info.preset, layers)  # the monitor follows `run`
     _train(train_cfg, say, callbacks)
     blend = _blend(cfg, run, say)
     tests = {**corpora.test, **({HELDOUT_LABEL: str(data.files["heldout"])}
@@ -73,8 +74,15 @@ def improve(cfg: ImproveConfig, on_stage: Progress | None = None, callbacks=None
     return ImproveResult(out, run, comparison, tuple(notes))
 
 
+def layers_to_train(cfg: ImproveConfig, info) -> str:
+    """What the fine-tune trains: as asked, else the head of an ensemble and all of a network."""
+    if cfg.train_layers is not None:
+        return cfg.train_layers
+    return "head" if info.dims.members > 1 else "all"
+
+
 def training_config(cfg: ImproveConfig, corpora: BaseCorpora, data: StoreData, run: Path,
-                    preset: str):
+                    preset: str, train_layers: str = "all"):
     """The fine-tune: base corpora, weak and reviewed store files mixed by weight, validated on the
     base validation files and the store's validation slice, starting from the base model."""
     from core.train import TrainConfig
@@ -90,7 +98,7 @@ def training_config(cfg: ImproveConfig, corpora: BaseCorpora, data: StoreData, r
     return TrainConfig(data=tuple(f"{s}:{w:.6g}" for s, w in zip(specs, fitted, strict=True)),
                        out=str(run), val=val, preset=preset, epochs=cfg.epochs, lr=cfg.lr,
                        batch_size=batch, patience=cfg.epochs, seed=cfg.seed,
-                       device=cfg.device, init_from=str(cfg.model))
+                       device=cfg.device, init_from=str(cfg.model), train_layers=train_layers)
 
 
 def _mix(cfg: ImproveConfig, corpora: BaseCorpora, data: StoreData) -> tuple[list[str], list[float]]:
