@@ -20,9 +20,11 @@ from core.model import PRESETS
 from core.runs import RunError, RunSpec
 from core.store import StoreError
 from core.store.export import ExportError
+from core.train import TRAIN_LAYERS
 from core.train_checks import check_training_data
 
 SCRATCH = "random weights (from scratch)"  # the "Start from" choice that fine-tunes nothing
+LAYER_NAMES = {"all": "all", "head": "heads only"}  # core.train.TRAIN_LAYERS, as the form says them
 FINE_TUNE_LR = 1e-4  # proposed when fine-tuning on the exported corrections
 DATA_HELP = ("COALA HDF5 files in data/, build/ and the exports folder (and their subfolders): "
              "put a file there to train on it. The page takes no typed paths.")
@@ -43,7 +45,8 @@ def _on_start() -> None:
                        init_from=None if s["training_new_init"] == SCRATCH else s["training_new_init"],
                        patience=int(s["training_new_patience"]),
                        teachers=tuple(s["training_new_teachers"]),
-                       distill=float(s["training_new_distill"]))
+                       distill=float(s["training_new_distill"]),
+                       train_layers=s["training_new_layers"])
     try:
         start_from_page(cfg, launch_places())
     except RunError as e:
@@ -112,6 +115,12 @@ def start_form() -> None:
                              "it knows and learns from the new data; the model's size is kept "
                              f"(the preset is ignored). A learning rate of {FINE_TUNE_LR:g} suits it.")
         right.radio("Preset", list(PRESETS), key="training_new_preset", horizontal=True)
+        right.radio("Layers to train", TRAIN_LAYERS, key="training_new_layers", horizontal=True,
+                    format_func=LAYER_NAMES.get,
+                    help="Heads only: a fine-tune keeps the model's conv blocks as they are and "
+                         "trains its hidden and output layers, about a third of the work per "
+                         "network (an ensemble's four networks fine-tune in about 1.3 times one "
+                         "network's full time).")
         a, b = right.columns(2)
         a.number_input("Most epochs", 1, 500, 20, key="training_new_epochs")
         b.number_input("Batch size", 2, 1024, 64, key="training_new_batch")

@@ -53,6 +53,7 @@ class RunSpec:
     patience: int = 6  # stop after this many epochs without a better validation PR-AUC macro
     teachers: tuple[str, ...] = ()  # model directories to distill (core.distill); (): none
     distill: float = 0.5  # with teachers: their mean score's share of each training target
+    train_layers: str = "all"  # "all", or "head": the conv blocks stay as they start (a fine-tune)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ def train_command(spec: RunSpec, run: Path) -> list[str]:
     for teacher in spec.teachers:
         cmd += ["--teacher", teacher]
     cmd += ["--distill", str(spec.distill)] if spec.teachers else []
+    cmd += ["--train-layers", spec.train_layers] if spec.train_layers != "all" else []
     return cmd + (["--val", spec.val] if spec.val else [])
 
 

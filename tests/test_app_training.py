@@ -274,6 +274,29 @@ def test_a_distilled_run_started_from_the_page_learns_from_its_teacher(env, tmp_
     assert records[-1]["event"] == "end" and records[-1]["epochs"] == 1
 
 
+def test_an_ensemble_fine_tuned_from_the_page_trains_its_heads_only(env, tmp_path):
+    from dataclasses import replace
+
+    from tests.conftest import TINY_DIMS
+
+    runs, models = env
+    ensemble = make_model_dir(models / "four", replace(TINY_DIMS, members=4))
+    data = tiny_corpus(tmp_path / "exports" / "tiny.h5")
+    at = run_page()
+    assert at.radio(key="training_new_layers").value == "all"  # all unless chosen
+    at.selectbox(key="training_new_data").set_value(str(data))
+    at.selectbox(key="training_new_init").set_value(str(ensemble))
+    at.text_input(key="training_new_name").input("heads")
+    at.number_input(key="training_new_epochs").set_value(1)
+    at.number_input(key="training_new_batch").set_value(16)
+    at.radio(key="training_new_layers").set_value("head")
+    at = click_start(at)
+    assert "Started heads" in texts(at)
+    records = wait_for_end(runs / "heads")
+    assert records[0]["config"]["train_layers"] == "head" and records[0]["dims"]["members"] == 4
+    assert records[-1]["event"] == "end" and records[-1]["epochs"] == 1
+
+
 def test_teachers_must_be_model_directories_the_page_offers(tmp_path):
     from app.training_launch import LaunchPlaces, check_places
     from core.runs import RunError, RunSpec, train_command
@@ -366,6 +389,8 @@ def test_a_fine_tuning_run_is_started_from_the_chosen_model(tmp_path):
     assert tuned[tuned.index("--init-from") + 1] == "models/x"
     assert scratch[scratch.index("--patience") + 1] == "6"
     assert "--preset" not in tuned  # the model's own size is kept
+    heads = train_command(RunSpec("c", "d.h5", init_from="models/x", train_layers="head"), tmp_path / "c")
+    assert heads[heads.index("--train-layers") + 1] == "head" and "--train-layers" not in tuned
 
 
 # --- training from corrections checks first (issue #13, item 4) ------------------------------------
