@@ -17,14 +17,13 @@ from app.training_launch import LaunchPlaces, data_files, start_from_page
 from app.training_models import list_models, models_root
 from app.training_runs import runs_dir
 from core.model import PRESETS
-from core.runs import RunError, RunSpec
+from core.runs import TRAIN_LAYERS, RunError, RunSpec
 from core.store import StoreError
 from core.store.export import ExportError
-from core.train import TRAIN_LAYERS
 from core.train_checks import check_training_data
 
 SCRATCH = "random weights (from scratch)"  # the "Start from" choice that fine-tunes nothing
-LAYER_NAMES = {"all": "all", "head": "heads only"}  # core.train.TRAIN_LAYERS, as the form says them
+LAYER_NAMES = {"all": "all", "head": "heads only"}  # core.runs.TRAIN_LAYERS, as the form says them
 FINE_TUNE_LR = 1e-4  # proposed when fine-tuning on the exported corrections
 DATA_HELP = ("COALA HDF5 files in data/, build/ and the exports folder (and their subfolders): "
              "put a file there to train on it. The page takes no typed paths.")

@@ -45,9 +45,8 @@ class EmbeddingSpec:
 
     @classmethod
     def of(cls, dims: ModelDims) -> EmbeddingSpec:
-        if dims.members == 1:
-            return cls(EMBEDDING_LAYER, dims.hidden)
-        return cls(f"members.*.{EMBEDDING_LAYER}, side by side", dims.embedding_size)
+        layer = EMBEDDING_LAYER if dims.members == 1 else f"members.*.{EMBEDDING_LAYER}, side by side"
+        return cls(layer, dims.embedding_size)
 
 
 @dataclass

@@ -37,6 +37,12 @@ class RunError(Exception):
     """A run that cannot be started, found, stopped or resumed; the message says why."""
 
 
+# What a run trains: every layer, or only the head (the hidden and output layers) while the conv
+# blocks keep their starting weights and statistics: a fine-tune of an ensemble then costs about
+# what one network's full fine-tune does (the blocks' backward pass is most of a step).
+TRAIN_LAYERS = ("all", "head")
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """What a new run trains: the options of `python -m core train` that the app also offers."""

@@ -27,7 +27,7 @@ from core.metrics import score_tags
 from core.model import PRESETS, ModelDims, TaggerCNN, build_model, count_parameters
 from core.modeldir import LoadedModel, load_model_dir
 from core.patches import MixedSource, PatchSource, predict, spec_augment
-from core.runs import BEST, CONFIG, LAST, LOG
+from core.runs import BEST, CONFIG, LAST, LOG, TRAIN_LAYERS
 from core.vocabulary import load_vocabulary
 
 SELECT_METRIC = "pr_auc_macro"  # the best epoch is the one with the highest validation value
@@ -37,12 +37,6 @@ STOP_POLL_STEPS = 10  # with DDP, the processes agree on a requested stop every 
 
 class RunFolderError(Exception):
     """The run folder is missing what --resume needs, or would be overwritten."""
-
-
-# What a run trains: every layer, or only the head (the hidden and output layers) while the conv
-# blocks keep their starting weights and statistics: a fine-tune of an ensemble then costs about
-# what one network's full fine-tune does (the blocks' backward pass is most of a step).
-TRAIN_LAYERS = ("all", "head")
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,13 @@ def build_tiny(path: Path, n: int, seed: int, catalog: Path, workers: int = 0) -
     return path
 
 
+def tiny_train_val(folder: Path, n_train: int) -> dict[str, Path]:
+    """A tiny rendered training file of `n_train` clips and a validation file of 48 (other seeds)."""
+    catalog = tiny_catalog(folder)
+    return {"train": build_tiny(folder / "train.h5", n_train, 1, catalog),
+            "val": build_tiny(folder / "val.h5", 48, 2, catalog)}
+
+
 def tiny_corpus(path: Path, n: int = 96) -> Path:
     """A small COALA-layout file in which tag 0 is present exactly when the patch is bright."""
     rng = np.random.default_rng(0)

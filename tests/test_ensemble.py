@@ -20,17 +20,14 @@ from core.modeldir import load_model_dir
 from core.tagger import Tagger
 from core.train import TrainConfig, Trainer, load_best, train
 from tests.conftest import TINY_DIMS, make_model_dir
-from tests.corpus_factory import build_tiny, tiny_catalog
+from tests.corpus_factory import tiny_train_val
 
 PROJECT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("tiny-corpus")
-    catalog = tiny_catalog(folder)
-    return {"train": build_tiny(folder / "train.h5", 96, 1, catalog),
-            "val": build_tiny(folder / "val.h5", 48, 2, catalog)}
+    return tiny_train_val(tmp_path_factory.mktemp("tiny-corpus"), 96)
 
 
 def config(tiny, out: Path, **kw) -> TrainConfig:

@@ -24,17 +24,14 @@ from core.train import (
     train,
 )
 from tests.conftest import assert_same_last_weights
-from tests.corpus_factory import build_tiny, tiny_catalog
+from tests.corpus_factory import tiny_train_val
 
 PROJECT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("tiny-corpus")
-    catalog = tiny_catalog(folder)
-    return {"train": build_tiny(folder / "train.h5", 128, 1, catalog),
-            "val": build_tiny(folder / "val.h5", 48, 2, catalog)}
+    return tiny_train_val(tmp_path_factory.mktemp("tiny-corpus"), 128)
 
 
 def config(tiny, out: Path, **kw) -> TrainConfig:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from core.commands.common import fail, model_dir
 from core.registry import models_root, runs_root
+from core.runs import TRAIN_LAYERS
 from core.store.cli import add_db_option, db_path
 
 
@@ -43,7 +44,7 @@ def register(sub) -> None:
                    help="keep ALPHA x fine-tuned + (1 - ALPHA) x base weights, ALPHA in (0, 1]; "
                         "auto (default): the ALPHA of 0.3-1.0 that scores best on validation")
     p.add_argument("--name", default=None, help="the new model's folder (default improved-<time>)")
-    p.add_argument("--train-layers", default=None, choices=["all", "head"],
+    p.add_argument("--train-layers", default=None, choices=list(TRAIN_LAYERS),
                    help="all: fine-tune every layer; head: only the hidden and output layers, the "
                         "conv blocks kept (default: head for an ensemble, all for one network)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])

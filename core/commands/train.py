@@ -23,11 +23,10 @@ from core.detached import write_pid
 from core.distill import check_teachers
 from core.model import PRESETS
 from core.modeldir import ModelNotFoundError, read_model_info
-from core.runs import FAILURE
+from core.runs import FAILURE, TRAIN_LAYERS
 from core.train import (
     LAST,
     LOG,
-    TRAIN_LAYERS,
     BatchRecords,
     Callback,
     RunFolderError,

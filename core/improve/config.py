@@ -31,6 +31,6 @@ class ImproveConfig:
     blend: float | None = None  # weight of the fine-tune against the base (core.improve.blend);
     # None: chosen on validation from blend.GRID; 1.0: the fine-tune alone
     device: str = "auto"  # where the fine-tune runs
-    train_layers: str | None = None  # "all" or "head" (core.train.TRAIN_LAYERS); None: head for an
+    train_layers: str | None = None  # "all" or "head" (core.runs.TRAIN_LAYERS); None: head for an
     # ensemble (four networks: a full fine-tune costs four times one network's), all for a network
     name: str | None = None  # the new model's folder name; None: improved-<UTC time>
