@@ -191,8 +191,10 @@ def _seed_key(prefix: str, sound_id: int) -> str:
 
 
 @st.fragment
-def tag_editor(store: TagStore, sound_id: int, prefix: str) -> None:
-    """The tags of one stored sound, editable; `prefix` is the page name (for widget keys)."""
+def tag_editor(store: TagStore, sound_id: int, prefix: str, slot: int = 0) -> None:
+    """The tags of one stored sound, editable; `prefix` is the page name (for widget keys),
+    `slot` a number no other card on the page has (the feed: the card's place on the page),
+    which names its Add tags box."""
     msg_key = f"{prefix}_{sound_id}_message"
     threshold = session_threshold()
     labels = st.session_state.pop(_seed_key(prefix, sound_id), None)
@@ -219,7 +221,7 @@ def tag_editor(store: TagStore, sound_id: int, prefix: str) -> None:
     if len(rows) > SHOWN_LINES:
         with st.expander(f"{len(rows) - SHOWN_LINES} more tags"):
             _rows(store, sound_id, rows[SHOWN_LINES:], prefix, msg_key, SHOWN_LINES + 1, "_more")
-    _add_box(store, sound_id, prefix, msg_key)
+    _add_box(store, sound_id, prefix, msg_key, slot)
     message = st.session_state.get(msg_key)
     if message:
         getattr(st, message[0])(escape_markdown(message[1]))
@@ -238,20 +240,23 @@ def summary(tags: list[str]) -> str:
     return ", ".join(tags[:CAPTION_TAGS]) + (f" and {more} more" if more > 0 else "")
 
 
-def _add_box(store: TagStore, sound_id: int, prefix: str, msg_key: str) -> None:
-    base = f"{prefix}_{sound_id}_add"
-    # One tag per Enter, and each added tag gets a new box (a new key): an emptied box kept its
-    # focus and opened its whole list again, and a second Enter added the highlighted first tag
-    # ("action", or whichever one lay under the mouse). The new box has no focus, so further
-    # Enters do nothing. max_selections=1 also stops Enter from taking Streamlit's "Select N
-    # matches" entry, which added every match of "bass".
-    n = st.session_state.get(_add_counter(base), 0)
-    add_key = base if n == 0 else f"{base}_{n}"
+def _add_box(store: TagStore, sound_id: int, prefix: str, msg_key: str, slot: int) -> None:
+    # The box's key names the card's place on the page, not its sound: Streamlit keeps the
+    # metadata of every widget a session ever drew, and each box holds its list of the 1000 tags,
+    # so one box per sound grew the server by about 0.4 MB per page of cards (README, Performance).
+    base = f"{prefix}_add{slot}"
+    # One tag per Enter, and each added tag gets a new box (the other of two keys): an emptied box
+    # kept its focus and opened its whole list again, and a second Enter added the highlighted
+    # first tag ("action", or whichever one lay under the mouse). The new box has no focus, so
+    # further Enters do nothing. max_selections=1 also stops Enter from taking Streamlit's
+    # "Select N matches" entry, which added every match of "bass".
+    add_key = add_box_key(prefix, slot, st.session_state.get(_add_counter(base), 0))
     # The box sits in a popover, which the browser draws only when it is opened: a page of ten
     # cards no longer builds ten lists of the 1000 tags (it was half of a page change's time;
-    # README, Performance). The shortcut `a` opens it and puts the cursor in the box.
-    with st.popover("Add tags", icon=":material/add:", key=f"{prefix}_{sound_id}_addtags",
-                    width="stretch"):
+    # README, Performance). The shortcut `a` opens it and finds the box by its container's class.
+    with (st.popover("Add tags", icon=":material/add:", key=f"{prefix}_{sound_id}_addtags",
+                     width="stretch"),
+          st.container(key=f"{prefix}_{sound_id}_add")):
         st.multiselect("Add tags", vocabulary_options(), key=add_key,
                        accept_new_options=True, max_selections=1,
                        placeholder="Type to search the 1000 tags; Enter adds",
@@ -259,3 +264,8 @@ def _add_box(store: TagStore, sound_id: int, prefix: str, msg_key: str) -> None:
                        args=(store, sound_id, add_key, _add_counter(base), msg_key),
                        help="Tags are normalized to the model's vocabulary ('bass' becomes "
                             "'bas'). A tag outside it is kept and marked ∉.")
+
+
+def add_box_key(prefix: str, slot: int, added: int = 0) -> str:
+    """The key of the Add tags box on the card in place `slot` of a page, after `added` tags."""
+    return f"{prefix}_add{slot}_{added % 2}"

@@ -62,7 +62,7 @@ def tag_options(store: TagStore) -> list[str]:
     return [*known, *sorted(set(store.person_tags()) - set(known))]
 
 
-def card(store: TagStore, sound: Sound, row: SoundRow, focused: bool) -> None:
+def card(store: TagStore, sound: Sound, row: SoundRow, focused: bool, slot: int) -> None:
     seed_labels("feed", row.labels)
     with st.container(border=True, key=f"feed_card_{row.id}"):
         if focused:
@@ -76,7 +76,7 @@ def card(store: TagStore, sound: Sound, row: SoundRow, focused: bool) -> None:
             if audio_player(sound.audio_path, sound.duration_s):
                 spectrogram_on_demand("feed", sound.id, sound.audio_path, sound.patch_start)
         with right:
-            tag_editor(store, sound.id, "feed")
+            tag_editor(store, sound.id, "feed", slot)
             account_panel(store, sound, "feed", settings)
             similar_panel(store, settings.model_dir, f"feed_{row.id}", sound_id=sound.id,
                           threshold=session_threshold())
@@ -141,9 +141,9 @@ def sound_list(store: TagStore) -> None:
     sounds = store.get_sounds([row.id for row in rows])
     focus = st.session_state.get(rq.FOCUS)
     review_keys("feed", focus)
-    for row in rows:
+    for slot, row in enumerate(rows):
         if row.id in sounds:  # deleted since the list was read
-            card(store, sounds[row.id], row, row.id == focus and not row.reviewed)
+            card(store, sounds[row.id], row, row.id == focus and not row.reviewed, slot)
     pager(page, "feed_page_bottom")
 
 

@@ -77,7 +77,7 @@ def keep_or_edit(a: UploadAnalysis, data: bytes, threshold: float) -> None:
     if kept is not None:
         st.success(f"In the library as sound #{kept.id}: corrections are saved at once.",
                    icon=":material/check_circle:")
-        tag_editor(store, kept.id, "upload")
+        tag_editor(store, kept.id, "upload", slot=kept.id)  # a few kept uploads a session
         account_panel(store, kept, "upload", settings)
         similar_panel(store, settings.model_dir, f"upload_{a.sha256[:16]}", sound_id=kept.id,
                       threshold=threshold)

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from app.feed_panel import FETCH_PANEL
+from app.tag_editor import add_box_key
 from core.store import SoundQuery, TagStore
 from tests.app_fixtures import (
     HOSTILE,
@@ -88,10 +89,10 @@ def test_confirm_add_and_undo(app_env):
     assert "bell" not in {c["tag"] for c in card_parts(at, "feed", sid)["chips"]}  # a row now
     assert ("bell", "strong", "confirmed") in {(r["tag"], r["look"], r["note"])  # a row of its own
                                                for r in tag_rows(at, "feed", sid)}
-    at.multiselect(key=f"feed_{sid}_add").set_value(["Basses"]).run()
+    at.multiselect(key=add_box_key("feed", 0)).set_value(["Basses"]).run()
     labels = TagStore(db).labels(sid)
     assert "bas" in labels.added  # normalized onto the vocabulary's own spelling
-    assert at.multiselect(key=f"feed_{sid}_add_1").value == []  # a new, empty box
+    assert at.multiselect(key=add_box_key("feed", 0, 1)).value == []  # a new, empty box
     row_event(at, "feed", sid, "", "undo")
     assert "bas" not in TagStore(db).labels(sid).added
     assert "bell" in TagStore(db).labels(sid).final  # only the last change was taken back
@@ -101,7 +102,7 @@ def test_out_of_vocabulary_tag_is_kept_marked_with_suggestions(app_env):
     db, audio = app_env
     (sid,) = add_real_sounds(db, audio, 1)
     at = open_page("feed")
-    at.multiselect(key=f"feed_{sid}_add").set_value(["pianoo"]).run()
+    at.multiselect(key=add_box_key("feed", 0)).set_value(["pianoo"]).run()
     assert not at.exception
     assert "pianoo" in TagStore(db).labels(sid).out_of_vocabulary
     warning = "\n".join(w.value for w in at.warning)

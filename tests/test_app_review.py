@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.tag_editor import add_box_key
 from core.store import TagStore
 from tests.app_fixtures import (
     add_real_sounds,
@@ -59,7 +60,7 @@ def test_removing_your_own_added_tag_takes_it_back(app_env):
     db, audio = app_env
     (sid,) = add_real_sounds(db, audio, 1)
     at = open_page("feed")
-    at.multiselect(key=f"feed_{sid}_add").set_value(["guitar"]).run()
+    at.multiselect(key=add_box_key("feed", 0)).set_value(["guitar"]).run()
     click_row(at, "feed", sid, "guitar_remove")
     assert not at.exception
     labels = TagStore(db).labels(sid)
@@ -86,9 +87,9 @@ def test_a_tag_of_vocabulary_words_suggests_them_and_a_long_tag_is_refused(app_e
     db, audio = app_env
     (sid,) = add_real_sounds(db, audio, 1)
     at = open_page("feed")
-    at.multiselect(key=f"feed_{sid}_add").set_value(["door creak"]).run()
+    at.multiselect(key=add_box_key("feed", 0)).set_value(["door creak"]).run()
     assert "close vocabulary tags: door, creak" in plain(at, ("warning",))
-    at.multiselect(key=f"feed_{sid}_add_1").set_value(["x" * 500]).run()  # the next box
+    at.multiselect(key=add_box_key("feed", 0, 1)).set_value(["x" * 500]).run()  # the next box
     assert not at.exception
     error = plain(at, ("error",))
     assert "Not saved" in error and "at most 100 characters" in error and "500" in error
@@ -126,6 +127,25 @@ def test_to_review_pages_through_every_sound_while_you_review(app_env):
     button(at, "feed_refresh").click().run()
     assert "16 sounds · showing 1–10 · 0 of 16 reviewed" in plain(at)
     assert ids  # (the first sound came from add_real_sounds, with its real audio)
+
+
+def test_the_add_box_of_a_place_on_the_page_adds_to_the_sound_shown_there(app_env):
+    """The Add tags boxes are named by the card's place (a box per sound kept every sound's list
+    of 1000 tags in the server for the session): after a page change the same box must add to
+    the sound now in that place, and only to it."""
+    db, audio = app_env
+    ids = add_real_sounds(db, audio, 7)  # six cards a page: the oldest alone on page 2
+    at = open_page("feed")
+    first_page = carded_ids(at, "feed")
+    at.multiselect(key=add_box_key("feed", 1)).set_value(["dogs"]).run()
+    assert TagStore(db).labels(first_page[1]).added == ["dog"]
+    at.pagination(key="feed_page").set_value(2).run()
+    assert carded_ids(at, "feed") == [ids[0]]
+    at.multiselect(key=add_box_key("feed", 0)).set_value(["rain"]).run()
+    assert not at.exception
+    store = TagStore(db)
+    assert store.labels(ids[0]).added == ["rain"]
+    assert [sid for sid in ids if store.labels(sid).added] == [ids[0], first_page[1]]
 
 
 def test_search_finds_names_uploaders_and_descriptions(app_env):

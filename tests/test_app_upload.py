@@ -7,6 +7,7 @@ import tomllib
 
 import pytest
 
+from app.tag_editor import add_box_key
 from app.upload import MAX_UPLOAD_BYTES, UPLOAD_LIMIT_MB, refusal
 from core.settings import PREDICTIONS_KEPT
 from core.store import TagStore
@@ -98,7 +99,7 @@ def test_keep_in_library_stores_the_file_and_its_corrections(app_env, tmp_path):
     top = predicted[0][0]
     click_row(at, "upload", sound.id, f"{top}_remove")
     assert top in TagStore(db).labels(sound.id).removed
-    at.multiselect(key=f"upload_{sound.id}_add").set_value(["dogs"]).run()
+    at.multiselect(key=add_box_key("upload", sound.id)).set_value(["dogs"]).run()
     assert "dog" in TagStore(db).labels(sound.id).added
 
 
