@@ -126,9 +126,8 @@ runs/teacher-%/finished:
 	$(TRAIN) --out runs/teacher-$* --seed $*
 	touch $@
 
-# The bundled model: the teachers as one ensemble (README, "The bundled model"). About 63 min end to
-# end on this 2-core machine from a fresh clone: the distilled recipe's measured stages up to the
-# teachers (62 min) and the ensemble's export (46 s).
+# The bundled model: the teachers as one ensemble (README, "The bundled model"). 68 min end to end
+# on this 2-core machine from a fresh clone (measured; it rebuilt the committed weights byte for byte).
 model: teachers
 	$(BIN)/python -m core export-model $(foreach t,$(TEACHERS),--run $(t)) --out $(MODEL) $(EXPORT_ARGS)
 
