@@ -168,17 +168,17 @@ def measure(url: str, clicks: int, cards: int, sounds: int) -> dict:
         for _ in range(clicks):
             back_home(page)
             again.append(click_to_feed(page, cards))
-        empty_cache, new_tab = [], []
-        for _ in range(max(3, clicks)):
+        repeats = max(3, clicks)
+        empty_cache, new_tab, tab = [], [], None
+        for _ in range(repeats):
             stranger = browser.new_context(viewport=VIEWPORT)
             empty_cache.append(open_feed(stranger.new_page(), url, cards))
             stranger.close()
-            tab = context.new_page()
+            if tab is not None:
+                tab.close()
+            tab = context.new_page()  # the last one stays open for the feed's own figures
             new_tab.append(open_feed(tab, url, cards))
-            tab.close()
-        tab = context.new_page()
-        open_feed(tab, url, cards)
-        feed = measure_feed(tab, cards, sounds, max(3, clicks))
+        feed = measure_feed(tab, cards, sounds, repeats)
         browser.close()
     return {"click_first_s": round(first, 3), "click_median_s": round(statistics.median(again), 3),
             "new_tab_s": round(statistics.median(new_tab), 3),
