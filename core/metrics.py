@@ -114,13 +114,16 @@ def format_table(rows: dict[str, Scores]) -> str:
 
 def top_k_figures(y_true: np.ndarray, y_score: np.ndarray, k: int = 5) -> dict:
     """How a person reading the top k tags fares, over the clips that carry at least one label:
-    `hit_rate` (share of clips with any of their labels among the top k) and `precision` (mean
-    share of the top k that are labels)."""
+    `hit_rate` (share of clips with any of their labels among the top k), `precision` (mean share
+    of the top k that are labels) and `precision_bound`, the precision of a perfect ranking: a clip
+    with fewer than k labels cannot fill its top k with them."""
     labelled = y_true.sum(axis=1) > 0
     y, s = y_true[labelled] > 0, y_score[labelled]
     if not len(y):
-        return {"k": k, "clips": 0, "hit_rate": float("nan"), "precision": float("nan")}
+        return {"k": k, "clips": 0, "hit_rate": float("nan"), "precision": float("nan"),
+                "precision_bound": float("nan")}
     top = np.argsort(-s, axis=1, kind="stable")[:, :k]  # (clips, k)
     hits = np.take_along_axis(y, top, axis=1)  # (clips, k) bool
     return {"k": k, "clips": int(len(y)), "hit_rate": float(hits.any(axis=1).mean()),
-            "precision": float(hits.mean())}
+            "precision": float(hits.mean()),
+            "precision_bound": float(np.minimum(y.sum(axis=1), k).mean() / k)}

@@ -96,10 +96,12 @@ def model_card(info: ModelInfo, runs: list[RunRecord], tables: dict[str, Scores]
     if top5:
         lines += ["Top 5 as a person reads them (calibrated scores, clips with at least one label): "
                   "hit rate = any of the top 5 is a label of the clip; precision = share of the top 5 "
-                  "that are labels.", "", "| data | clips | top-5 hit rate | top-5 precision |",
-                  "| --- | --- | --- | --- |"]
-        lines += [f"| {k} | {v['clips']} | {v['hit_rate']:.3f} | {v['precision']:.3f} |"
-                  for k, v in top5.items()]
+                  "that are labels; a perfect ranking's precision is below 1 where clips carry fewer "
+                  "than 5 labels.", "",
+                  "| data | clips | top-5 hit rate | top-5 precision | a perfect ranking's precision |",
+                  "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {k} | {v['clips']} | {v['hit_rate']:.3f} | {v['precision']:.3f} | "
+                  f"{v['precision_bound']:.3f} |" for k, v in top5.items()]
         lines.append("")
     if examples:
         lines += ["## Sounds it was not built from (top 5)", "", "| file | tags |", "| --- | --- |"]

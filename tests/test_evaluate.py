@@ -71,6 +71,7 @@ def test_model_card_says_what_it_learned_from_and_shows_the_test_table(exported)
     assert re.search(r"## Tags it knows: \d+ with at least 30 training clips", card)
     assert "11 tags have at least one training clip" in card
     assert "Per-tag thresholds" in card and "Top 5 as a person reads them" in card
+    assert "a perfect ranking's precision |" in card
 
 
 def test_export_calibrates_thresholds_on_the_runs_validation_data(exported, run):
@@ -84,6 +85,7 @@ def test_export_calibrates_thresholds_on_the_runs_validation_data(exported, run)
     assert load_model_dir(exported).thresholds is not None
     metrics = json.loads((exported / "metrics.json").read_text())
     assert 0 <= metrics["top5"]["hit_rate"] <= 1 and metrics["top5"]["clips"] == 48
+    assert 0 <= metrics["top5"]["precision"] <= metrics["top5"]["precision_bound"] <= 1
 
 
 def test_a_card_names_coala_data_for_a_file_in_the_coala_layout(run, tmp_path):

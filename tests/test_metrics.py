@@ -13,6 +13,7 @@ from core.metrics import (
     roc_auc_columns,
     score_tags,
     subset_accuracy,
+    top_k_figures,
 )
 
 
@@ -85,3 +86,19 @@ def test_a_perfect_ranking_scores_one_and_the_table_prints_it():
 def test_mismatched_shapes_are_refused():
     with pytest.raises(ValueError, match="do not match"):
         score_tags(np.zeros((3, 2)), np.zeros((3, 3)), ("a", "b"))
+
+
+def test_top_k_precision_is_bounded_by_how_many_labels_each_clip_has():
+    # Three labelled clips (one, two and six labels) and one without: a perfect ranking fills
+    # 1, 2 and 5 of the top 5, so its precision is 8/15. A ranking that puts every label last
+    # still hits three of the six-label clip's (only two of its eight tags are not labels).
+    y = np.zeros((4, 8), dtype=np.int16)
+    y[0, 0] = 1
+    y[1, [1, 2]] = 1
+    y[2, 2:] = 1
+    perfect = top_k_figures(y, y + 0.1 * np.arange(8))
+    assert perfect["clips"] == 3 and perfect["hit_rate"] == 1.0
+    assert perfect["precision"] == pytest.approx(8 / 15) == perfect["precision_bound"]
+    blind = top_k_figures(y, 1.0 - y)
+    assert blind["precision"] == pytest.approx(3 / 15) and blind["hit_rate"] == pytest.approx(1 / 3)
+    assert blind["precision_bound"] == perfect["precision_bound"]

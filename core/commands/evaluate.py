@@ -40,7 +40,8 @@ def run(args) -> int:
         print(f"{header:<{width}}  {getattr(scores, key):.4f}")
     top5 = scores.top5
     print(f"top-5 over {top5['clips']} labelled clips: hit rate {top5['hit_rate']:.3f}, "
-          f"precision {top5['precision']:.3f}")
+          f"precision {top5['precision']:.3f} (a perfect ranking: {top5['precision_bound']:.3f}, "
+          "since clips with fewer than 5 labels cannot fill their top 5)")
     print("\nper-tag average precision (positives):")
     for tag, ap in sorted(scores.per_tag_ap.items(), key=lambda kv: -kv[1]):
         print(f"  {tag:<16} {ap:.3f}  ({scores.per_tag_positives[tag]})")
