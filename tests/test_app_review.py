@@ -129,6 +129,17 @@ def test_to_review_pages_through_every_sound_while_you_review(app_env):
     assert ids  # (the first sound came from add_real_sounds, with its real audio)
 
 
+def test_keeping_the_two_pagers_in_step_prints_no_stack_to_the_terminal():
+    """Each pager's value is set through st.session_state when the other one moves (pages/feed.py);
+    a `streamlit run` server then logs a warning with a stack trace unless the committed config
+    turns that warning off (seen on 2026-12-03 at the first page change of a server)."""
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).parents[1] / ".streamlit" / "config.toml").read_text())
+    assert config["global"]["disableWidgetStateDuplicationWarning"] is True
+
+
 def test_the_add_box_of_a_place_on_the_page_adds_to_the_sound_shown_there(app_env):
     """The Add tags boxes are named by the card's place (a box per sound kept every sound's list
     of 1000 tags in the server for the session): after a page change the same box must add to
