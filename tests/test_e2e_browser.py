@@ -312,12 +312,17 @@ def test_a_cards_spectrogram_is_drawn_when_opened(app_server, page, tmp_path):
     assert TagStore(db).history(sid) == []  # opening it stored nothing
 
 
-def test_every_page_renders_in_the_browser(app_server, page):
+def test_every_page_renders_in_the_browser(app_server, page, tmp_path):
     base = app_server["url"]
+    for i in range(7):  # more sounds than a page of cards holds: the pagers show
+        stored_sound(app_server["db"], tmp_path, f"page filler {i}")
     open_page(page, base, "", "Freesound Tagger")
     shoot(page, "home")
     open_page(page, base, "feed", "Feed and review")
     shoot(page, "feed")
+    page.locator('[data-testid="stPaginationNext"]').first.click()  # the other pager follows
+    page.get_by_text(re.compile(r"showing 7–")).wait_for()
+    settle(page)
     open_page(page, base, "training", "Training monitor")
     page.get_by_text("e2e-run").first.wait_for()
     page.get_by_text("8 epochs logged").wait_for()
@@ -327,3 +332,7 @@ def test_every_page_renders_in_the_browser(app_server, page):
     open_page(page, base, "export", "Export")
     page.get_by_text("Sounds to write").wait_for()
     shoot(page, "export")
+    # Last in this module: nothing the tests above did printed a traceback or a logged stack into
+    # the terminal of the person running the app.
+    log = app_server["log"].read_text(errors="replace")
+    assert "Traceback" not in log and "Stack (most recent call last)" not in log, log[-4000:]
