@@ -191,7 +191,7 @@ def _seed_key(prefix: str, sound_id: int) -> str:
 
 
 @st.fragment
-def tag_editor(store: TagStore, sound_id: int, prefix: str, slot: int = 0) -> None:
+def tag_editor(store: TagStore, sound_id: int, prefix: str, slot: int) -> None:
     """The tags of one stored sound, editable; `prefix` is the page name (for widget keys),
     `slot` a number no other card on the page has (the feed: the card's place on the page),
     which names its Add tags box."""
@@ -244,7 +244,7 @@ def _add_box(store: TagStore, sound_id: int, prefix: str, msg_key: str, slot: in
     # The box's key names the card's place on the page, not its sound: Streamlit keeps the
     # metadata of every widget a session ever drew, and each box holds its list of the 1000 tags,
     # so one box per sound grew the server by about 0.4 MB per page of cards (README, Performance).
-    base = f"{prefix}_add{slot}"
+    base = _add_box_base(prefix, slot)
     # One tag per Enter, and each added tag gets a new box (the other of two keys): an emptied box
     # kept its focus and opened its whole list again, and a second Enter added the highlighted
     # first tag ("action", or whichever one lay under the mouse). The new box has no focus, so
@@ -268,4 +268,8 @@ def _add_box(store: TagStore, sound_id: int, prefix: str, msg_key: str, slot: in
 
 def add_box_key(prefix: str, slot: int, added: int = 0) -> str:
     """The key of the Add tags box on the card in place `slot` of a page, after `added` tags."""
-    return f"{prefix}_add{slot}_{added % 2}"
+    return f"{_add_box_base(prefix, slot)}_{added % 2}"
+
+
+def _add_box_base(prefix: str, slot: int) -> str:
+    return f"{prefix}_add{slot}"
