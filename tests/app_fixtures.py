@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,11 @@ TIMEOUT_S = 60  # generous: the test machine is shared and busy
 TEXT_KINDS = ("markdown", "caption", "text", "info", "warning", "error", "success", "title",
               "subheader")
 HOSTILE = "**bold** <script>alert(1)</script> [x](http://evil) $x^2$ :red[red] # head"
+
+
+def streamlit_config() -> dict:
+    """The committed .streamlit/config.toml, the settings every `streamlit run` of the app reads."""
+    return tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
 
 
 def point_app_at(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_dir: Path | None) -> Path:

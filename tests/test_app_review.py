@@ -14,6 +14,7 @@ from tests.app_fixtures import (
     open_page,
     plain,
     row_event,
+    streamlit_config,
     tag_rows,
 )
 
@@ -133,11 +134,7 @@ def test_keeping_the_two_pagers_in_step_prints_no_stack_to_the_terminal():
     """Each pager's value is set through st.session_state when the other one moves (pages/feed.py);
     a `streamlit run` server then logs a warning with a stack trace unless the committed config
     turns that warning off (seen on 2026-12-03 at the first page change of a server)."""
-    import tomllib
-    from pathlib import Path
-
-    config = tomllib.loads((Path(__file__).parents[1] / ".streamlit" / "config.toml").read_text())
-    assert config["global"]["disableWidgetStateDuplicationWarning"] is True
+    assert streamlit_config()["global"]["disableWidgetStateDuplicationWarning"] is True
 
 
 def test_the_add_box_of_a_place_on_the_page_adds_to_the_sound_shown_there(app_env):

@@ -7,7 +7,6 @@ import importlib.util
 import ipaddress
 import os
 import socket
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -16,9 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from app.access import is_loopback
 from benchmarks.local_app import running_app
-from tests.app_fixtures import MAIN, ROOT, TIMEOUT_S, open_page, plain, point_app_at
+from tests.app_fixtures import MAIN, TIMEOUT_S, open_page, plain, point_app_at, streamlit_config
 
-CONFIG = ROOT / ".streamlit" / "config.toml"
 SERVER_START_S = 120  # the shared test machine is busy: the first start imports torch
 LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
 AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s3cret-x",
@@ -27,7 +25,7 @@ AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret":
 
 
 def test_committed_config_binds_to_loopback_and_keeps_xsrf_and_cors_on():
-    server = tomllib.loads(CONFIG.read_text())["server"]
+    server = streamlit_config()["server"]
     assert server["address"] == "127.0.0.1"
     assert server.get("enableXsrfProtection", True) is True
     assert server.get("enableCORS", True) is True

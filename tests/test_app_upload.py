@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import tomllib
 
 import pytest
 
@@ -11,7 +10,7 @@ from app.tag_editor import add_box_key
 from app.upload import MAX_UPLOAD_BYTES, UPLOAD_LIMIT_MB, refusal
 from core.settings import PREDICTIONS_KEPT
 from core.store import TagStore
-from tests.app_fixtures import ROOT, click_row, open_page, plain, point_app_at
+from tests.app_fixtures import click_row, open_page, plain, point_app_at, streamlit_config
 from tests.audio_factory import make_tone_file
 
 
@@ -41,8 +40,7 @@ def test_without_files_the_page_explains_the_limits(app_env):
 
 
 def test_the_stated_limit_is_the_servers_limit():
-    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
-    assert config["server"]["maxUploadSize"] == UPLOAD_LIMIT_MB
+    assert streamlit_config()["server"]["maxUploadSize"] == UPLOAD_LIMIT_MB
 
 
 def test_missing_model_is_a_clear_message(monkeypatch, tmp_path):

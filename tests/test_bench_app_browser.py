@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.bench.run import browser_lines
+from tests.app_fixtures import streamlit_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,7 +55,4 @@ def test_the_older_app_is_printed_beside_with_ratios():
 def test_the_server_skips_streamlits_full_collection_after_each_run():
     """With torch in the server a full gc after every run cost 120-230 ms of each card edit
     (README, Performance); the committed config turns it off."""
-    import tomllib
-
-    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
-    assert config["runner"]["postScriptGC"] is False
+    assert streamlit_config()["runner"]["postScriptGC"] is False
